@@ -1,0 +1,186 @@
+// imageio.c: libpng and libjpeg wrapped so their longjmp-based errors become return values.
+#include "imageio.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
+// jpeglib.h needs FILE from stdio.h first.
+#include <jpeglib.h>
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+void nsio_free(void *p) { free(p); }
+
+uint32_t nsio_crc32(uint32_t crc, const void *data, size_t bytes) {
+    const uint8_t *p = data;
+    while (bytes > 0) {
+        uInt n = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
+        crc = (uint32_t)crc32(crc, p, n);
+        p += n;
+        bytes -= n;
+    }
+    return crc;
+}
+
+static int32_t fail(char *message, size_t cap, const char *text, const char *path) {
+    snprintf(message, cap, "%s: %s", path, text);
+    return -1;
+}
+
+// ---- PNG ----
+
+typedef struct { char *message; size_t cap; jmp_buf jmp; } png_failure;
+
+static void png_error_fn(png_structp png, png_const_charp text) {
+    png_failure *f = png_get_error_ptr(png);
+    snprintf(f->message, f->cap, "%s", text);
+    longjmp(f->jmp, 1);
+}
+
+static void png_warning_fn(png_structp png, png_const_charp text) { (void)png; (void)text; }
+
+static int32_t read_png(FILE *fp, const char *path, nsio_image *out, char *message, size_t cap) {
+    png_failure f = {message, cap};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &f, png_error_fn, png_warning_fn);
+    if (!png) return fail(message, cap, "out of memory", path);
+    png_infop info = png_create_info_struct(png);
+    uint8_t *volatile pixels = NULL;
+    png_bytep *volatile rows = NULL;
+    if (!info || setjmp(f.jmp)) {
+        char detail[512];
+        snprintf(detail, sizeof detail, "not a valid PNG (%s)", message);
+        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+        free(pixels);
+        free(rows);
+        return fail(message, cap, detail, path);
+    }
+    png_init_io(png, fp);
+    png_set_user_limits(png, NSIO_MAX_SIDE, NSIO_MAX_SIDE);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    if (depth == 16) png_set_strip_16(png);
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if ((color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    // Alpha (channel or tRNS) composited over white.
+    png_color_16 white = {0, 255, 255, 255, 255};
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    png_set_background(png, &white, PNG_BACKGROUND_GAMMA_SCREEN, 0, 1.0);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (png_get_rowbytes(png, info) != (size_t)w * 3) png_error(png, "unexpected channel layout after conversion");
+    pixels = malloc((size_t)w * h * 3);
+    rows = malloc(sizeof(png_bytep) * h);
+    if (!pixels || !rows) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + (size_t)y * w * 3;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &info, NULL);
+    free(rows);
+    out->width = w;
+    out->height = h;
+    out->rgb = pixels;
+    return 0;
+}
+
+// ---- JPEG ----
+
+typedef struct {
+    struct jpeg_error_mgr base;
+    jmp_buf jmp;
+    char text[JMSG_LENGTH_MAX];
+} jpeg_failure;
+
+static void jpeg_error_exit(j_common_ptr cinfo) {
+    jpeg_failure *f = (jpeg_failure *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, f->text);
+    longjmp(f->jmp, 1);
+}
+
+static int32_t read_jpeg(FILE *fp, const char *path, nsio_image *out, char *message, size_t cap) {
+    struct jpeg_decompress_struct cinfo;
+    jpeg_failure f;
+    uint8_t *volatile pixels = NULL;
+    cinfo.err = jpeg_std_error(&f.base);
+    f.base.error_exit = jpeg_error_exit;
+    if (setjmp(f.jmp)) {
+        char detail[512];
+        snprintf(detail, sizeof detail, "not a valid JPEG (%s)", f.text);
+        jpeg_destroy_decompress(&cinfo);
+        free(pixels);
+        return fail(message, cap, detail, path);
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_stdio_src(&cinfo, fp);
+    jpeg_read_header(&cinfo, TRUE);
+    cinfo.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    if (cinfo.output_width > NSIO_MAX_SIDE || cinfo.output_height > NSIO_MAX_SIDE || cinfo.output_components != 3) {
+        snprintf(f.text, sizeof f.text, "unsupported size or channels");
+        longjmp(f.jmp, 1);
+    }
+    size_t stride = (size_t)cinfo.output_width * 3;
+    pixels = malloc(stride * cinfo.output_height);
+    if (!pixels) { snprintf(f.text, sizeof f.text, "out of memory"); longjmp(f.jmp, 1); }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = pixels + stride * cinfo.output_scanline;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    out->width = cinfo.output_width;
+    out->height = cinfo.output_height;
+    out->rgb = pixels;
+    jpeg_destroy_decompress(&cinfo);
+    return 0;
+}
+
+int32_t nsio_read(const char *path, nsio_image *out, char *message, size_t cap) {
+    memset(out, 0, sizeof *out);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        return fail(message, cap, errno == ENOENT ? "no such file" : strerror(errno), path);
+    }
+    uint8_t sig[8] = {0};
+    size_t n = fread(sig, 1, 8, fp);
+    rewind(fp);
+    int32_t rc;
+    if (n == 8 && png_sig_cmp(sig, 0, 8) == 0) rc = read_png(fp, path, out, message, cap);
+    else if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) rc = read_jpeg(fp, path, out, message, cap);
+    else rc = fail(message, cap, "not a PNG or JPEG image", path);
+    fclose(fp);
+    if (rc == 0 && (out->width == 0 || out->height == 0)) {
+        free(out->rgb);
+        memset(out, 0, sizeof *out);
+        return fail(message, cap, "image has zero width or height", path);
+    }
+    return rc;
+}
+
+int32_t nsio_write_png(const char *path, const uint8_t *rgb, uint32_t width, uint32_t height,
+                       char *message, size_t cap) {
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return fail(message, cap, strerror(errno), path);
+    png_failure f = {message, cap};
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &f, png_error_fn, png_warning_fn);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info || setjmp(f.jmp)) {
+        char detail[512];
+        snprintf(detail, sizeof detail, "writing PNG failed (%s)", png && info ? message : "out of memory");
+        png_destroy_write_struct(&png, info ? &info : NULL);
+        fclose(fp);
+        return fail(message, cap, detail, path);
+    }
+    png_init_io(png, fp);
+    png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (uint32_t y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(rgb + (size_t)y * width * 3));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    if (fclose(fp) != 0) return fail(message, cap, strerror(errno), path);
+    return 0;
+}

@@ -1,0 +1,35 @@
+// imageio: PNG (libpng) and JPEG (libjpeg-turbo) decoding to 8-bit RGB, PNG encoding,
+// and zlib's CRC-32. Errors come back as a status and a message; nothing aborts.
+#ifndef NEURAL_STYLE_IMAGEIO_H
+#define NEURAL_STYLE_IMAGEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nsio_image {
+    uint32_t width;
+    uint32_t height;
+    uint8_t *rgb;   // width·height·3 bytes, row-major; free with nsio_free
+} nsio_image;
+
+// Largest side accepted on decode (protects against absurd headers).
+#define NSIO_MAX_SIDE 65536u
+
+// Decodes PNG (8/16-bit, grey, grey+alpha, RGB, RGBA, palette) or JPEG, by content, to RGB.
+// Alpha is composited over white. Returns 0 or -1 with `message` filled.
+int32_t nsio_read(const char *path, nsio_image *out, char *message, size_t message_cap);
+// Writes 8-bit RGB PNG. Returns 0 or -1 with `message` filled.
+int32_t nsio_write_png(const char *path, const uint8_t *rgb, uint32_t width, uint32_t height,
+                       char *message, size_t message_cap);
+void nsio_free(void *p);
+
+uint32_t nsio_crc32(uint32_t crc, const void *data, size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

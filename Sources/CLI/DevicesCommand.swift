@@ -1,0 +1,43 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices", abstract: "List every OpenCL platform and device.")
+
+    @Flag(help: "Print JSON for scripts.") var json = false
+
+    func run() throws {
+        let devices = guarded { try DeviceInfo.all() }
+        if devices.isEmpty { fail("no OpenCL device found on any platform") }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(devices), as: UTF8.self))
+            return
+        }
+        let chosen = try? DeviceInfo.select(nil)
+        for d in devices {
+            let mark = d.index == chosen?.index ? "  (default)" : ""
+            print("Device \(d.index): \(d.name)\(mark)")
+            print("  platform        \(d.platform) (\(d.platformVendor)), \(d.platformVersion)")
+            print("  vendor          \(d.vendor)")
+            print("  type            \(d.kind.rawValue)")
+            print("  compute units   \(d.computeUnits) at \(d.clockMHz) MHz")
+            print("  global memory   \(formatBytes(d.globalMemoryBytes))")
+            print("  local memory    \(formatBytes(d.localMemoryBytes))")
+            print("  max allocation  \(formatBytes(d.maxAllocationBytes))")
+            print("  max work-group  \(d.maxWorkGroupSize)")
+            print("  version         \(d.version); \(d.openCLCVersion); driver \(d.driverVersion)")
+            print("  fp64            \(d.fp64 ? "yes" : "no")")
+        }
+    }
+}
+
+func formatBytes(_ b: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(b), i = 0
+    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+    return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
+}

@@ -1,0 +1,116 @@
+import CBLAS
+import Foundation
+
+/// Host memory for the CPU backend, 64-byte aligned.
+final class CPUStorage: Storage {
+    let pointer: UnsafeMutablePointer<Float>
+    override init(count: Int) {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        super.init(count: count)
+    }
+    deinit { pointer.deallocate() }
+}
+
+extension Tensor {
+    /// The host pointer of a CPU tensor.
+    @inline(__always) var cpu: UnsafeMutablePointer<Float> {
+        unsafeDowncast(storage, to: CPUStorage.self).pointer
+    }
+}
+
+/// The reference implementation of every operation, in Swift (OpenBLAS for GEMM-shaped work).
+/// Every reduction is split into fixed chunks summed in order, so results do not depend on
+/// the number of threads.
+public final class CPUBackend: Backend {
+    public let kind = "cpu"
+    public let deviceName: String
+    public let profiler: Profiler?
+
+    /// Named tuning parameters.
+    public struct Parameters {
+        /// Largest im2col scratch, in floats; convolutions run in row bands that fit.
+        public var im2colBudget = 16 << 20
+        /// Elements per chunk of element-wise work and reductions.
+        public var chunk = 1 << 16
+        public init() {}
+    }
+    public var parameters = Parameters()
+
+    var scratch: UnsafeMutablePointer<Float>?
+    var scratchCount = 0
+
+    public init(profile: Bool = false) {
+        profiler = profile ? Profiler() : nil
+        deviceName = "host CPU (\(ProcessInfo.processInfo.activeProcessorCount) threads, OpenBLAS)"
+    }
+
+    deinit { scratch?.deallocate() }
+
+    /// Scratch space reused between calls; grows, never shrinks.
+    func scratchBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > scratchCount {
+            scratch?.deallocate()
+            scratch = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            scratchCount = count
+        }
+        return scratch!
+    }
+
+    @inline(__always)
+    func timed<T>(_ name: String, _ work: Profiler.Work = .none, _ body: () throws -> T) rethrows -> T {
+        if let p = profiler { return try p.measure(name, work: work, body) }
+        return try body()
+    }
+
+    // MARK: memory
+
+    public func makeTensor(_ shape: Shape) throws -> Tensor {
+        guard shape.count >= 0, shape.count < Int(Int32.max) * 4 else {
+            throw EngineError.outOfMemory("tensor \(shape) is too large for the CPU backend")
+        }
+        return Tensor(storage: CPUStorage(count: shape.count), shape: shape)
+    }
+
+    public func upload(_ values: [Float], to t: Tensor) throws {
+        precondition(values.count == t.count, "upload of \(values.count) values into \(t.shape)")
+        values.withUnsafeBufferPointer { t.cpu.update(from: $0.baseAddress!, count: t.count) }
+    }
+
+    public func download(_ t: Tensor) throws -> [Float] {
+        Array(UnsafeBufferPointer(start: t.cpu, count: t.count))
+    }
+
+    public func fill(_ t: Tensor, _ value: Float) throws { t.cpu.update(repeating: value, count: t.count) }
+
+    public func copy(_ src: Tensor, into dst: Tensor) throws {
+        precondition(src.count == dst.count)
+        dst.cpu.update(from: src.cpu, count: src.count)
+    }
+
+    public func synchronize() throws {}
+
+    /// Runs body over [0, n) in fixed chunks, in parallel; chunk boundaries do not depend on threads.
+    func parallel(_ n: Int, chunk: Int? = nil, _ body: (Range<Int>) -> Void) {
+        let size = chunk ?? parameters.chunk
+        let chunks = (n + size - 1) / size
+        if chunks <= 1 { if n > 0 { body(0..<n) }; return }
+        DispatchQueue.concurrentPerform(iterations: chunks) { k in
+            body(k * size..<min(n, (k + 1) * size))
+        }
+    }
+
+    /// Σ over fixed chunks of `term(range)` (each a Double partial), summed in chunk order.
+    func reduce(_ n: Int, _ term: (Range<Int>) -> Double) -> Double {
+        let size = parameters.chunk
+        let chunks = max(1, (n + size - 1) / size)
+        var partials = [Double](repeating: 0, count: chunks)
+        partials.withUnsafeMutableBufferPointer { p in
+            let base = p.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: chunks) { k in
+                base[k] = term(k * size..<min(n, (k + 1) * size))
+            }
+        }
+        return partials.reduce(0, +)
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+
+/// Device memory for the OpenCL backend.
+final class CLStorage: Storage {
+    let buffer: CLBuffer
+    init(buffer: CLBuffer, count: Int) {
+        self.buffer = buffer
+        super.init(count: count)
+    }
+}
+
+extension Tensor {
+    @inline(__always) var cl: CLBuffer { unsafeDowncast(storage, to: CLStorage.self).buffer }
+}
+
+/// Every operation as OpenCL kernels from `kernels/*.cl` (CLBlast for the matrix products).
+/// Work stays on the device; only reduction partials (a few hundred floats) come back.
+public final class OpenCLBackend: Backend {
+    public let kind = "opencl"
+    public let context: CLContext
+    public var deviceName: String { context.device.name }
+    public var profiler: Profiler? { context.profiler }
+
+    /// Named tuning parameters (a benchmark or tuner may set them before first use).
+    public struct Parameters {
+        /// Work-items per reduction work-group (power of two, ≤ the device's max work-group size).
+        public var reduceWorkGroup = 128
+        /// Work-groups per reduction launch.
+        public var reduceGroups = 256
+        /// Largest im2col scratch, in floats; convolutions run in row bands that fit.
+        public var im2colBudget = 16 << 20
+        public init() {}
+    }
+    public private(set) var parameters: Parameters
+
+    var scratch: CLBuffer?
+    var partials: CLBuffer?
+
+    public init(device: DeviceInfo, profile: Bool = false, parameters: Parameters = Parameters()) throws {
+        context = try CLContext(device: device, profile: profile)
+        var p = parameters
+        while p.reduceWorkGroup > device.maxWorkGroupSize && p.reduceWorkGroup > 1 { p.reduceWorkGroup /= 2 }
+        self.parameters = p
+        partials = try context.allocate(bytes: 4 * p.reduceGroups)
+    }
+
+    /// Opens the device `--device` names (nil: first GPU, else accelerator, else CPU).
+    public convenience init(device request: String?, profile: Bool = false) throws {
+        try self.init(device: try DeviceInfo.select(request), profile: profile)
+    }
+
+    func kernel(_ name: String, _ file: KernelFile) throws -> CLKernel {
+        try context.kernel(name, in: file, options: file.name == KernelFile.reduce.name
+                           ? "-DREDUCE_WG=\(parameters.reduceWorkGroup)" : "")
+    }
+
+    func scratchBuffer(_ count: Int) throws -> CLBuffer {
+        if let s = scratch, s.bytes >= count * 4 { return s }
+        scratch = nil
+        let s = try context.allocate(bytes: count * 4)
+        scratch = s
+        return s
+    }
+
+    /// Launches a one-dimensional element-wise kernel over n items.
+    func launch1D(_ name: String, _ file: KernelFile, _ n: Int, _ args: [KernelArg],
+                  work: Profiler.Work = .none) throws {
+        guard n > 0 else { return }
+        try context.launch(try kernel(name, file), global: [n], args, work: work)
+    }
+
+    /// Runs a reduction kernel (its last argument slots are filled here) and sums its partials.
+    func reduce(_ name: String, _ args: [KernelArg], trailing: [KernelArg], work: Profiler.Work) throws -> Double {
+        let groups = parameters.reduceGroups, wg = parameters.reduceWorkGroup
+        try context.launch(try kernel(name, .reduce), global: [groups * wg], local: [wg],
+                           args + [.buffer(partials!)] + trailing, work: work)
+        var host = [Float](repeating: 0, count: groups)
+        try host.withUnsafeMutableBytes { try context.read(partials!, into: $0.baseAddress!, bytes: groups * 4) }
+        var s = 0.0
+        for v in host { s += Double(v) }
+        return s
+    }
+
+    // MARK: memory
+
+    public func makeTensor(_ shape: Shape) throws -> Tensor {
+        let buf = try context.allocate(bytes: max(shape.count, 1) * 4)
+        return Tensor(storage: CLStorage(buffer: buf, count: shape.count), shape: shape)
+    }
+
+    public func upload(_ values: [Float], to t: Tensor) throws {
+        precondition(values.count == t.count, "upload of \(values.count) values into \(t.shape)")
+        try values.withUnsafeBytes { try context.write(t.cl, from: $0.baseAddress!, bytes: t.count * 4) }
+    }
+
+    public func download(_ t: Tensor) throws -> [Float] {
+        var out = [Float](repeating: 0, count: t.count)
+        try out.withUnsafeMutableBytes { try context.read(t.cl, into: $0.baseAddress!, bytes: t.count * 4) }
+        return out
+    }
+
+    public func fill(_ t: Tensor, _ value: Float) throws { try context.fill(t.cl, value: value, bytes: t.count * 4) }
+
+    public func copy(_ src: Tensor, into dst: Tensor) throws {
+        precondition(src.count == dst.count)
+        try context.copy(from: src.cl, to: dst.cl, bytes: src.count * 4)
+    }
+
+    public func synchronize() throws { try context.finish() }
+
+    // MARK: layers
+
+    public func conv3x3(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) throws {
+        let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
+        let cout = y.shape.channels
+        precondition(y.shape == Shape(cout, h, w) && weight.count == cout * cin * 9)
+        let k = cin * 9
+        let bandRows = max(1, min(h, parameters.im2colBudget / max(k * w, 1)))
+        let col = try scratchBuffer(k * bandRows * w)
+        var r0 = 0
+        while r0 < h {
+            let rows = min(bandRows, h - r0)
+            let n = rows * w
+            try context.launch(try kernel("im2col3x3", .conv), global: [n, k],
+                               [.buffer(x.cl), .buffer(col), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w)),
+                                .int(Int32(r0)), .int(Int32(rows))], work: .bytes(8.0 * Double(n * k)))
+            if let b = bias {
+                try context.launch(try kernel("bias_fill", .conv), global: [n, cout],
+                                   [.buffer(y.cl), .buffer(b.cl), .int(Int32(h * w)), .int(Int32(r0 * w)),
+                                    .int(Int32(n))], work: .bytes(4.0 * Double(n * cout)))
+            }
+            try context.sgemm(transA: false, transB: false, m: cout, n: n, k: k, alpha: 1,
+                              a: weight.cl, lda: k, b: col, ldb: n, beta: bias == nil ? 0 : 1,
+                              c: y.cl, cOffset: r0 * w, ldc: h * w)
+            r0 += rows
+        }
+    }
+
+    public func relu(_ x: Tensor, into y: Tensor) throws {
+        try launch1D("relu", .activation, x.count, [.buffer(x.cl), .buffer(y.cl), .int(Int32(x.count))],
+                     work: .bytes(8.0 * Double(x.count)))
+    }
+
+    public func reluBackward(_ dy: Tensor, output y: Tensor, into dx: Tensor) throws {
+        try launch1D("relu_backward", .activation, y.count,
+                     [.buffer(dy.cl), .buffer(y.cl), .buffer(dx.cl), .int(Int32(y.count))],
+                     work: .bytes(12.0 * Double(y.count)))
+    }
+
+    public func pool(_ kind: PoolKind, _ x: Tensor, into y: Tensor) throws {
+        let s = x.shape
+        precondition(y.shape == Shape(s.channels, s.height / 2, s.width / 2))
+        try launch1D(kind == .max ? "maxpool2x2" : "avgpool2x2", .pool, y.count,
+                     [.buffer(x.cl), .buffer(y.cl), .int(Int32(s.channels)), .int(Int32(s.height)),
+                      .int(Int32(s.width))], work: .bytes(4.0 * Double(x.count + y.count)))
+    }
+
+    public func poolBackward(_ kind: PoolKind, _ dy: Tensor, input x: Tensor, into dx: Tensor) throws {
+        let s = x.shape
+        precondition(dx.shape == s && dy.shape == Shape(s.channels, s.height / 2, s.width / 2))
+        let dims: [KernelArg] = [.int(Int32(s.channels)), .int(Int32(s.height)), .int(Int32(s.width))]
+        if kind == .max {
+            try launch1D("maxpool2x2_backward", .pool, x.count, [.buffer(dy.cl), .buffer(x.cl), .buffer(dx.cl)] + dims,
+                         work: .bytes(4.0 * Double(2 * x.count + dy.count)))
+        } else {
+            try launch1D("avgpool2x2_backward", .pool, x.count, [.buffer(dy.cl), .buffer(dx.cl)] + dims,
+                         work: .bytes(4.0 * Double(x.count + dy.count)))
+        }
+    }
+
+    /// F, or a centred copy of it in scratch.
+    func gramFeatures(_ f: Tensor, centered: Bool) throws -> CLBuffer {
+        guard centered else { return f.cl }
+        let c = f.shape.channels, n = f.shape.plane
+        let fc = try scratchBuffer(f.count)
+        let wg = parameters.reduceWorkGroup
+        try context.launch(try kernel("channel_center", .reduce), global: [c * wg], local: [wg],
+                           [.buffer(f.cl), .buffer(fc), .int(Int32(n))], work: .bytes(12.0 * Double(f.count)))
+        return fc
+    }
+
+    public func gram(_ f: Tensor, centered: Bool, into g: Tensor) throws {
+        let c = f.shape.channels, n = f.shape.plane
+        let fp = try gramFeatures(f, centered: centered)
+        try context.sgemm(transA: false, transB: true, m: c, n: c, k: n, alpha: 1 / Float(n),
+                          a: fp, lda: n, b: fp, ldb: n, beta: 0, c: g.cl, ldc: c)
+    }
+
+    public func accumulateGramBackward(_ dg: Tensor, features f: Tensor, centered: Bool, into df: Tensor) throws {
+        let c = f.shape.channels, n = f.shape.plane
+        let fp = try gramFeatures(f, centered: centered)
+        let s = try makeTensor(Shape(1, c, c))
+        try launch1D("symmetrize_sum", .gram, c * c, [.buffer(dg.cl), .buffer(s.cl), .int(Int32(c))])
+        try context.sgemm(transA: false, transB: false, m: c, n: n, k: c, alpha: 1 / Float(n),
+                          a: s.cl, lda: c, b: fp, ldb: n, beta: 1, c: df.cl, ldc: n)
+    }
+
+    // MARK: losses
+
+    public func contentLoss(_ f: Tensor, target p: Tensor, weight: Float, accumulateGradient df: Tensor?) throws -> Double {
+        precondition(f.shape == p.shape)
+        let n = f.count
+        let sum = try reduce("squared_difference_partials", [.buffer(f.cl), .buffer(p.cl)], trailing: [.int(Int32(n))],
+                             work: .bytes(8.0 * Double(n)))
+        if let df = df {
+            try launch1D("scaled_difference", .loss, n,
+                         [.buffer(f.cl), .buffer(p.cl), .buffer(df.cl), .float(weight * 2 / Float(n)), .int(1),
+                          .int(Int32(n))], work: .bytes(16.0 * Double(n)))
+        }
+        return sum / Double(n)
+    }
+
+    public func styleLoss(_ g: Tensor, target a: Tensor, weight: Float, gradient dg: Tensor?) throws -> Double {
+        let n = g.count
+        let sum = try reduce("squared_difference_partials", [.buffer(g.cl), .buffer(a.cl)], trailing: [.int(Int32(n))],
+                             work: .bytes(8.0 * Double(n)))
+        if let dg = dg {
+            try launch1D("scaled_difference", .loss, n,
+                         [.buffer(g.cl), .buffer(a.cl), .buffer(dg.cl), .float(weight * 2 / Float(n)), .int(0),
+                          .int(Int32(n))], work: .bytes(12.0 * Double(n)))
+        }
+        return sum / Double(n)
+    }
+
+    static func tvArgs(_ kind: TVKind) -> [KernelArg] {
+        switch kind {
+        case .l2: return [.int(0), .float(1), .float(0)]
+        case .l1: return [.int(1), .float(1), .float(0)]
+        case .power(let g): return [.int(2), .float(g), .float(g < 1 ? TVKind.epsilon : 0)]
+        }
+    }
+
+    public func tvLoss(_ x: Tensor, kind: TVKind, weight: Float, accumulateGradient dx: Tensor?) throws -> Double {
+        let s = x.shape
+        let dims: [KernelArg] = [.int(Int32(s.channels)), .int(Int32(s.height)), .int(Int32(s.width))]
+        let value = try reduce("tv_partials", [.buffer(x.cl)], trailing: dims + Self.tvArgs(kind),
+                               work: .bytes(4.0 * Double(x.count)))
+        if let dx = dx {
+            try launch1D("tv_gradient", .loss, x.count,
+                         [.buffer(x.cl), .buffer(dx.cl)] + dims + Self.tvArgs(kind) + [.float(weight)],
+                         work: .bytes(8.0 * Double(x.count)))
+        }
+        return value
+    }
+
+    // MARK: vectors
+
+    public func axpy(_ a: Float, _ x: Tensor, _ y: Tensor) throws {
+        try launch1D("axpy", .vector, x.count, [.float(a), .buffer(x.cl), .buffer(y.cl), .int(Int32(x.count))],
+                     work: .bytes(12.0 * Double(x.count)))
+    }
+
+    public func scale(_ x: Tensor, by a: Float) throws {
+        try launch1D("scale", .vector, x.count, [.buffer(x.cl), .float(a), .int(Int32(x.count))],
+                     work: .bytes(8.0 * Double(x.count)))
+    }
+
+    public func dot(_ x: Tensor, _ y: Tensor) throws -> Double {
+        try reduce("dot_partials", [.buffer(x.cl), .buffer(y.cl)], trailing: [.int(Int32(x.count))],
+                   work: .bytes(8.0 * Double(x.count)))
+    }
+
+    public func sumOfSquares(_ x: Tensor) throws -> Double {
+        try reduce("sum_of_squares_partials", [.buffer(x.cl)], trailing: [.int(Int32(x.count))],
+                   work: .bytes(4.0 * Double(x.count)))
+    }
+
+    public func clamp(_ x: Tensor, lower: [Float], upper: [Float]) throws {
+        var bounds: [Float] = []
+        for c in 0..<x.shape.channels { bounds += [lower[c], upper[c]] }
+        let b = try tensor(bounds, Shape(vector: bounds.count))
+        try launch1D("clamp_channels", .vector, x.count,
+                     [.buffer(x.cl), .buffer(b.cl), .int(Int32(x.shape.plane)), .int(Int32(x.count))],
+                     work: .bytes(8.0 * Double(x.count)))
+    }
+
+    public func adamStep(_ x: Tensor, gradient g: Tensor, m: Tensor, v: Tensor, learningRate: Float,
+                         beta1: Float, beta2: Float, epsilon: Float, step t: Int) throws {
+        let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
+        try launch1D("adam", .vector, x.count,
+                     [.buffer(x.cl), .buffer(g.cl), .buffer(m.cl), .buffer(v.cl), .float(learningRate),
+                      .float(beta1), .float(beta2), .float(epsilon), .float(c1), .float(c2), .int(Int32(x.count))],
+                     work: .bytes(28.0 * Double(x.count)))
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+
+/// One row of the parity table: an operation at a shape, run the same way on any backend.
+/// Inputs come from a generator seeded by the case, so every backend sees the same numbers.
+/// `neural-style check`, the parity tests and `bench ops` all use this one list.
+public struct OpCase {
+    public let op: String
+    public let shape: String
+    /// Largest accepted max|a − b| / max(max|b|, 1e-30), per output, against the CPU backend.
+    public let tolerance: Double
+    let seed: UInt64
+    let body: (Backend, inout SeededRandom) throws -> [[Float]]
+
+    /// Runs the case and returns its outputs (each output tensor or scalar, downloaded).
+    public func run(on backend: Backend) throws -> [[Float]] {
+        var rng = SeededRandom(seed: seed)
+        let out = try body(backend, &rng)
+        try backend.synchronize()
+        return out
+    }
+
+    /// The worst relative error of `outputs` against `reference`.
+    public static func error(_ outputs: [[Float]], reference: [[Float]]) -> Double {
+        var worst = 0.0
+        for (a, b) in zip(outputs, reference) {
+            guard a.count == b.count else { return .infinity }
+            var diff = 0.0, scale = 0.0
+            for i in 0..<a.count {
+                let d = abs(Double(a[i]) - Double(b[i]))
+                if !(d <= diff) { diff = d.isNaN ? .infinity : d }
+                scale = max(scale, abs(Double(b[i])))
+            }
+            worst = max(worst, diff / max(scale, 1e-30))
+        }
+        return worst
+    }
+}
+
+extension OpCase {
+    static func make(_ op: String, _ shape: String, tolerance: Double, seed: UInt64,
+                     _ body: @escaping (Backend, inout SeededRandom) throws -> [[Float]]) -> OpCase {
+        OpCase(op: op, shape: shape, tolerance: tolerance, seed: seed, body: body)
+    }
+
+    /// The table. Shapes cover odd and even sizes, C = 3, C not a multiple of 4/8/16, and
+    /// VGG channel counts at small spatial size.
+    public static func all() -> [OpCase] {
+        var cases: [OpCase] = []
+        var seed: UInt64 = 1
+        func next() -> UInt64 { seed += 1; return seed }
+
+        let convShapes: [(Int, Int, Int, Int)] = [(3, 64, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (64, 64, 12, 10),
+                                                 (128, 256, 6, 5), (512, 512, 3, 4)]
+        for (cin, cout, h, w) in convShapes {
+            cases.append(make("conv3x3", "\(cin)→\(cout) \(h)×\(w)", tolerance: 5e-5, seed: next()) { b, r in
+                let x = try b.tensor(r.uniformArray(cin * h * w), Shape(cin, h, w))
+                let wt = try b.tensor(r.uniformArray(cout * cin * 9, -0.2, 0.2), Shape(cout, cin, 9))
+                let bias = try b.tensor(r.uniformArray(cout), Shape(vector: cout))
+                let y = try b.makeTensor(cout, h, w)
+                try b.conv3x3(x, weight: wt, bias: bias, into: y)
+                return [try b.download(y)]
+            })
+            cases.append(make("conv3x3_backward", "\(cout)→\(cin) \(h)×\(w)", tolerance: 5e-5, seed: next()) { b, r in
+                let dy = try b.tensor(r.uniformArray(cout * h * w), Shape(cout, h, w))
+                let wts = r.uniformArray(cout * cin * 9, -0.2, 0.2)
+                let flipped = try b.tensor(flippedConvWeights(wts, outChannels: cout, inChannels: cin), Shape(cin, cout, 9))
+                let dx = try b.makeTensor(cin, h, w)
+                try b.conv3x3(dy, weight: flipped, bias: nil, into: dx)
+                return [try b.download(dx)]
+            })
+        }
+        let mapShapes: [(Int, Int, Int)] = [(3, 7, 9), (5, 8, 8), (64, 12, 10), (13, 1, 6), (256, 5, 7)]
+        for (c, h, w) in mapShapes {
+            let s = "\(c)×\(h)×\(w)"
+            cases.append(make("relu", s, tolerance: 0, seed: next()) { b, r in
+                let x = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                let y = try b.makeTensor(c, h, w)
+                try b.relu(x, into: y)
+                return [try b.download(y)]
+            })
+            cases.append(make("relu_backward", s, tolerance: 0, seed: next()) { b, r in
+                let y = try b.tensor(r.uniformArray(c * h * w).map { max($0, 0) }, Shape(c, h, w))
+                let dy = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                let dx = try b.makeTensor(c, h, w)
+                try b.reluBackward(dy, output: y, into: dx)
+                return [try b.download(dx)]
+            })
+            for kind in PoolKind.allCases where h >= 2 && w >= 2 {
+                cases.append(make("\(kind.rawValue)pool", s, tolerance: 1e-6, seed: next()) { b, r in
+                    let x = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                    let y = try b.makeTensor(c, h / 2, w / 2)
+                    try b.pool(kind, x, into: y)
+                    return [try b.download(y)]
+                })
+                cases.append(make("\(kind.rawValue)pool_backward", s, tolerance: 1e-6, seed: next()) { b, r in
+                    // quantised inputs make ties, which must break the same way
+                    let x = try b.tensor(r.uniformArray(c * h * w).map { ($0 * 4).rounded() }, Shape(c, h, w))
+                    let dy = try b.tensor(r.uniformArray(c * (h / 2) * (w / 2)), Shape(c, h / 2, w / 2))
+                    let dx = try b.makeTensor(c, h, w)
+                    try b.poolBackward(kind, dy, input: x, into: dx)
+                    return [try b.download(dx)]
+                })
+            }
+            for centered in [false, true] {
+                let name = centered ? "gram_centered" : "gram"
+                cases.append(make(name, s, tolerance: 1e-5, seed: next()) { b, r in
+                    let f = try b.tensor(r.uniformArray(c * h * w, 0, 2), Shape(c, h, w))
+                    let g = try b.makeTensor(1, c, c)
+                    try b.gram(f, centered: centered, into: g)
+                    return [try b.download(g)]
+                })
+                cases.append(make(name + "_backward", s, tolerance: 1e-5, seed: next()) { b, r in
+                    let f = try b.tensor(r.uniformArray(c * h * w, 0, 2), Shape(c, h, w))
+                    let dg = try b.tensor(r.uniformArray(c * c), Shape(1, c, c))
+                    let df = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                    try b.accumulateGramBackward(dg, features: f, centered: centered, into: df)
+                    return [try b.download(df)]
+                })
+            }
+            cases.append(make("content_loss", s, tolerance: 1e-5, seed: next()) { b, r in
+                let f = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                let p = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                let df = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                let v = try b.contentLoss(f, target: p, weight: 1.5, accumulateGradient: df)
+                return [[Float(v)], try b.download(df)]
+            })
+            cases.append(make("style_loss", "\(c)×\(c)", tolerance: 1e-5, seed: next()) { b, r in
+                let g = try b.tensor(r.uniformArray(c * c), Shape(1, c, c))
+                let a = try b.tensor(r.uniformArray(c * c), Shape(1, c, c))
+                let dg = try b.makeTensor(1, c, c)
+                let v = try b.styleLoss(g, target: a, weight: 0.7, gradient: dg)
+                return [[Float(v)], try b.download(dg)]
+            })
+        }
+        for (h, w) in [(7, 9), (8, 8), (1, 5), (33, 17)] {
+            for kind in [TVKind.l2, .l1, .power(0.5), .power(1.25)] {
+                cases.append(make("tv_\(kind)", "3×\(h)×\(w)", tolerance: 1e-5, seed: next()) { b, r in
+                    // quantised to make exact zeros in the differences (the l1 subgradient)
+                    let x = try b.tensor(r.uniformArray(3 * h * w, -100, 100).map { ($0 / 25).rounded() * 25 },
+                                         Shape(3, h, w))
+                    let dx = try b.tensor(r.uniformArray(3 * h * w), Shape(3, h, w))
+                    let v = try b.tvLoss(x, kind: kind, weight: 0.3, accumulateGradient: dx)
+                    return [[Float(v)], try b.download(dx)]
+                })
+            }
+        }
+        for n in [1, 1000, 65_537] {
+            cases.append(make("axpy", "\(n)", tolerance: 1e-6, seed: next()) { b, r in
+                let x = try b.tensor(r.uniformArray(n), Shape(vector: n))
+                let y = try b.tensor(r.uniformArray(n), Shape(vector: n))
+                try b.axpy(-0.75, x, y)
+                try b.scale(y, by: 1.5)
+                return [try b.download(y)]
+            })
+            cases.append(make("dot", "\(n)", tolerance: 1e-5, seed: next()) { b, r in
+                let x = try b.tensor(r.uniformArray(n), Shape(vector: n))
+                let y = try b.tensor(r.uniformArray(n), Shape(vector: n))
+                return [[Float(try b.dot(x, y))], [Float(try b.sumOfSquares(x))]]
+            })
+            cases.append(make("adam", "\(n)", tolerance: 1e-5, seed: next()) { b, r in
+                let x = try b.tensor(r.uniformArray(n), Shape(vector: n))
+                let g = try b.tensor(r.uniformArray(n), Shape(vector: n))
+                let m = try b.tensor(r.uniformArray(n, -0.1, 0.1), Shape(vector: n))
+                let v = try b.tensor(r.uniformArray(n, 0, 0.1), Shape(vector: n))
+                try b.adamStep(x, gradient: g, m: m, v: v, learningRate: 0.5, beta1: 0.9, beta2: 0.999,
+                               epsilon: 1e-8, step: 3)
+                return [try b.download(x), try b.download(m), try b.download(v)]
+            })
+        }
+        cases.append(make("clamp", "3×9×7", tolerance: 0, seed: next()) { b, r in
+            let x = try b.tensor(r.uniformArray(3 * 9 * 7, -200, 200), Shape(3, 9, 7))
+            try b.clamp(x, lower: [-100, -110, -120], upper: [150, 140, 130])
+            return [try b.download(x)]
+        })
+        return cases
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+@testable import Engine
+
+/// Every operation on the default OpenCL device (PoCL in CI) against the CPU reference.
+final class ParityTests: XCTestCase {
+    func testEveryOperationMatchesTheCPUReference() throws {
+        let backend = try OpenCLBackend(device: nil)
+        let results = ParityCheck.run(on: backend)
+        XCTAssertGreaterThan(results.count, 50)
+        for r in results where !r.passed { XCTFail(ParityCheck.format(r)) }
+    }
+
+    /// `check` must notice a wrong kernel: a ReLU that leaks negatives is loaded through the
+    /// development override, and the check fails for exactly the ReLU cases.
+    func testCheckFailsLoudlyOnABrokenKernel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ns-broken-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broken = KernelFile.activation.embedded.replacingOccurrences(of: "fmax(x[i], 0.0f)", with: "fmax(x[i], -0.01f)")
+        XCTAssertNotEqual(broken, KernelFile.activation.embedded)
+        try broken.write(to: dir.appendingPathComponent("activation.cl"), atomically: true, encoding: .utf8)
+        setenv(KernelFile.overrideVariable, dir.path, 1)
+        defer { unsetenv(KernelFile.overrideVariable) }
+        let backend = try OpenCLBackend(device: nil)
+        let results = ParityCheck.run(on: backend, cases: OpCase.all().filter { $0.op.hasPrefix("relu") || $0.op == "maxpool" })
+        let failed = Set(results.filter { !$0.passed }.map(\.op))
+        XCTAssertEqual(failed, ["relu"])
+    }
+
+    /// Reductions are deterministic: the same input gives the same bits every run.
+    func testReductionsAreBitwiseRepeatable() throws {
+        let backend = try OpenCLBackend(device: nil)
+        var rng = SeededRandom(seed: 3)
+        let x = try backend.tensor(rng.uniformArray(300_001), Shape(vector: 300_001))
+        let first = try backend.sumOfSquares(x)
+        for _ in 0..<5 { XCTAssertEqual(try backend.sumOfSquares(x).bitPattern, first.bitPattern) }
+        let cpu = CPUBackend()
+        let y = try cpu.tensor(try backend.download(x), x.shape)
+        let c0 = try cpu.dot(y, y)
+        for _ in 0..<5 { XCTAssertEqual(try cpu.dot(y, y).bitPattern, c0.bitPattern) }
+    }
+}

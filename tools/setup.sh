@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the system packages neural-style needs, when missing (Debian/Ubuntu, run as root or with sudo).
+set -euo pipefail
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libpng-dev libjpeg62-turbo-dev
+          libopenblas-dev zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v swift >/dev/null; then
+  echo "setup: Swift 5.9 or newer is required (https://www.swift.org/install)" >&2
+  exit 1
+fi
