@@ -34,6 +34,6 @@ let package = Package(
             name: "CLI",
             dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,0 +1,62 @@
+import Engine
+import Foundation
+
+/// Ctrl-C: the first press asks the run to stop after the current evaluation.
+nonisolated(unsafe) var interruptRequested = false
+
+func installInterruptHandler() {
+    signal(SIGINT) { _ in
+        if interruptRequested { _exit(130) }
+        interruptRequested = true
+    }
+}
+
+/// A live bar on a terminal; a plain line every `printEvery` evaluations otherwise. Goes to stderr.
+final class ProgressDisplay {
+    let total: Int
+    let printEvery: Int
+    let live: Bool
+    let start = Date()
+    var lastDraw = Date.distantPast
+
+    init(total: Int, printEvery: Int, quiet: Bool) {
+        self.total = total
+        self.printEvery = quiet ? 0 : printEvery
+        live = !quiet && isatty(STDERR_FILENO) != 0
+    }
+
+    static func format(_ t: LossTerms) -> String {
+        String(format: "loss %.4e (content %.3e, style %.3e, tv %.3e)", t.total, t.content, t.style, t.tv)
+    }
+
+    func update(_ step: OptimizerStep) {
+        let elapsed = Date().timeIntervalSince(start)
+        let perIt = elapsed / Double(step.evaluation)
+        let eta = perIt * Double(total - step.evaluation)
+        if live {
+            let now = Date()
+            guard step.evaluation == total || now.timeIntervalSince(lastDraw) > 0.2 else { return }
+            lastDraw = now
+            let width = 24
+            let filled = min(width, width * step.evaluation / max(total, 1))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let line = String(format: "\r%@ %d/%d  %@  %.2f s/it  ETA %@ ", bar, step.evaluation, total,
+                              Self.format(step.terms), perIt, Self.duration(eta))
+            FileHandle.standardError.write(line.data(using: .utf8)!)
+            if step.evaluation == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        } else if printEvery > 0 && (step.evaluation % printEvery == 0 || step.evaluation == 1 || step.evaluation == total) {
+            let line = String(format: "iteration %d/%d  %@  %.2f s/it\n", step.evaluation, total, Self.format(step.terms), perIt)
+            FileHandle.standardError.write(line.data(using: .utf8)!)
+        }
+    }
+
+    func finish() {
+        if live && lastDraw != .distantPast { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    }
+
+    static func duration(_ s: Double) -> String {
+        guard s.isFinite else { return "?" }
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+}

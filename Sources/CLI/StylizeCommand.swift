@@ -1,0 +1,125 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// The report `--json` prints at the end of a run.
+struct RunReport: Encodable {
+    let backend: String
+    let device: String
+    let model: String
+    let contentSize: [Int]?
+    let styleSize: [Int]?
+    let outputSize: [Int]
+    let iterations: Int
+    let secondsPerIteration: Double
+    let setupSeconds: Double
+    let styleWeight: Float
+    let loss: LossTerms
+    let total: Double
+    let output: String
+    let interrupted: Bool
+}
+
+struct StylizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stylize", abstract: "Repaint CONTENT in the style of STYLE.")
+
+    @Argument(help: "Content image (PNG or JPEG).") var content: String
+    @Argument(help: "Style image (PNG or JPEG).") var style: String
+    @Option(name: .shortAndLong, help: "Output PNG.") var output: String
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Longest side of the output in pixels.") var size = 512
+    @Option(help: "Size of the style image relative to the output.") var styleScale: Float = 1
+    @Option(help: "content, random, or the path of an image.") var `init` = "content"
+    @Option(help: "lbfgs or adam.") var optimizer = "lbfgs"
+    @Option(help: "Loss-and-gradient evaluations (line-search evaluations included).") var iterations = 500
+    @Option(help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
+    @Option(help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
+    @Option(help: "Stop early when the relative change of the loss falls below this.") var tolerance: Double?
+    @Option(help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
+    @Option(help: "Write numbered intermediate images every N iterations.") var saveEvery = 0
+    @Flag(help: "Print a machine-readable report at the end.") var json = false
+
+    func options(styleWeight: Float) throws -> TransferOptions {
+        var o = TransferOptions()
+        o.size = size
+        o.styleScale = styleScale
+        switch self.`init` {
+        case "content": o.initialization = .content
+        case "random": o.initialization = .random
+        default: o.initialization = .image(self.`init`)
+        }
+        o.seed = common.seed
+        guard let opt = TransferOptions.OptimizerKind(rawValue: optimizer) else {
+            throw EngineError.invalidArgument("--optimizer must be lbfgs or adam (got \"\(optimizer)\")")
+        }
+        o.optimizer = opt
+        o.iterations = iterations
+        o.lbfgsHistory = lbfgsHistory
+        o.learningRate = learningRate
+        o.tolerance = tolerance
+        o.pooling = try common.poolKind
+        o.loss = try common.lossConfig(styleWeight: styleWeight)
+        return o
+    }
+
+    func run() throws {
+        guarded {
+            let alphas = try common.styleWeights
+            var inputs = [content, style]
+            if case .image(let p) = try options(styleWeight: alphas[0]).initialization { inputs.append(p) }
+            try checkOutput(output, inputs: inputs)
+            for a in alphas { try options(styleWeight: a).validate() }
+            let tRead = Date()
+            let contentImage = try loadImage(content, role: "content")
+            let styleImage = try loadImage(style, role: "style")
+            var ioSeconds = Date().timeIntervalSince(tRead)
+            let backend = try common.makeBackend()
+            let weights = try common.loadWeights()
+            installInterruptHandler()
+            for alpha in alphas {
+                let out = alphas.count > 1 ? suffixed(output, "sw\(alpha)") : output
+                let opts = try options(styleWeight: alpha)
+                let transfer = try StyleTransfer(backend: backend, weights: weights, options: opts)
+                let (w, h) = transfer.outputSize(for: contentImage)
+                if !json {
+                    FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
+                }
+                let progress = ProgressDisplay(total: opts.iterations, printEvery: printEvery, quiet: json)
+                let result = try transfer.run(content: contentImage, style: styleImage) { step, x in
+                    progress.update(step)
+                    if saveEvery > 0 && step.evaluation % saveEvery == 0 && step.evaluation < opts.iterations {
+                        let t = Date()
+                        let img = RGBImage(networkInput: try backend.download(x), width: w, height: h)
+                        try img.writePNG(suffixed(out, String(format: "%04d", step.evaluation)))
+                        ioSeconds += Date().timeIntervalSince(t)
+                    }
+                    return !interruptRequested
+                }
+                progress.finish()
+                let tWrite = Date()
+                try result.image.writePNG(out)
+                ioSeconds += Date().timeIntervalSince(tWrite)
+                if json {
+                    print(jsonString(RunReport(
+                        backend: backend.kind, device: backend.deviceName, model: weights.model,
+                        contentSize: [contentImage.width, contentImage.height], styleSize: [styleImage.width, styleImage.height],
+                        outputSize: [w, h], iterations: result.evaluations, secondsPerIteration: result.secondsPerIteration,
+                        setupSeconds: result.setupSeconds, styleWeight: alpha, loss: result.terms, total: result.terms.total,
+                        output: out, interrupted: interruptRequested)))
+                } else {
+                    FileHandle.standardError.write(String(format: "wrote %@: %d iterations, %.3f s/iteration on %@ (%@); final %@\n",
+                        out, result.evaluations, result.secondsPerIteration, backend.kind, backend.deviceName,
+                        ProgressDisplay.format(result.terms)).data(using: .utf8)!)
+                }
+                if let p = backend.profiler {
+                    print(p.report(title: "Profile (\(backend.kind), \(backend.deviceName))"))
+                    print(String(format: "setup %.3f s, %.4f s per iteration, image I/O %.3f s", result.setupSeconds,
+                                 result.secondsPerIteration, ioSeconds))
+                    p.reset()
+                }
+                if interruptRequested { fail("interrupted after \(result.evaluations) iterations; wrote the current image to \(out)", code: 130) }
+            }
+        }
+    }
+}

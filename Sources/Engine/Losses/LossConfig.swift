@@ -1,0 +1,53 @@
+/// The loss of the README's definitions:
+/// L(x) = L_content + α·Σ_l w_l·L_style^l + β·L_tv.
+public struct LossConfig: Codable, Sendable {
+    /// nil: no content term (texture synthesis).
+    public var contentLayer: String? = "relu4_2"
+    public var styleLayers: [String] = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+    /// nil: 1/|L_s| each.
+    public var styleLayerWeights: [Float]? = nil
+    /// α
+    public var styleWeight: Float = 1e3
+    /// β
+    public var tvWeight: Float = 1e-3
+    public var tv: TVKind = .l2
+    public var centeredGram = false
+
+    public init() {}
+
+    public var resolvedStyleLayerWeights: [Float] {
+        styleLayerWeights ?? [Float](repeating: 1 / Float(max(styleLayers.count, 1)), count: styleLayers.count)
+    }
+
+    /// Rejects what cannot be meant: negative or non-finite weights, mismatched lists.
+    public func validate() throws {
+        func check(_ v: Float, _ name: String) throws {
+            guard v.isFinite, v >= 0 else { throw EngineError.invalidArgument("\(name) must be a finite number ≥ 0 (got \(v))") }
+        }
+        try check(styleWeight, "--style-weight")
+        try check(tvWeight, "--tv-weight")
+        if let w = styleLayerWeights {
+            guard w.count == styleLayers.count else {
+                throw EngineError.invalidArgument("--style-layer-weights has \(w.count) values for \(styleLayers.count) style layers")
+            }
+            for v in w { try check(v, "--style-layer-weights") }
+        }
+        if case .power(let g) = tv, !(g > 0 && g.isFinite) {
+            throw EngineError.invalidArgument("--tv power:γ needs γ > 0")
+        }
+    }
+}
+
+/// Each term of one evaluation (the weighted terms add up to `total`).
+public struct LossTerms: Codable, Sendable {
+    public var content: Double = 0
+    /// Unweighted L_style^l per style layer, in order.
+    public var stylePerLayer: [Double] = []
+    /// α·Σ w_l·L_style^l
+    public var style: Double = 0
+    /// Unweighted L_tv.
+    public var tvRaw: Double = 0
+    /// β·L_tv
+    public var tv: Double = 0
+    public var total: Double { content + style + tv }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+/// L(x) and ∇L(x) for style transfer. Targets — Φ^{l_c}(x_c) and G^l(x_s) — are computed once,
+/// in the constructor.
+public final class StyleObjective {
+    public let network: VGGNetwork
+    public let config: LossConfig
+    public let height: Int
+    public let width: Int
+
+    let backend: Backend
+    let contentIndex: Int?
+    let styleIndices: [Int]
+    let styleWeights: [Float]
+    let last: Int
+    let acts: VGGNetwork.Activations
+    var contentTarget: Tensor?
+    var styleTargets: [Tensor] = []
+    var grams: [Tensor] = []
+    var gramGrads: [Tensor] = []
+    public private(set) var evaluations = 0
+
+    /// `content` and `style` are network-input images (3×H×W); either may be nil when its term is
+    /// off. The style image may have another size than x.
+    public init(network: VGGNetwork, config: LossConfig, height: Int, width: Int,
+                content: [Float]?, style: (pixels: [Float], height: Int, width: Int)?) throws {
+        try config.validate()
+        self.network = network
+        self.config = config
+        self.height = height
+        self.width = width
+        backend = network.backend
+        contentIndex = try config.contentLayer.map { try network.layerIndex($0) }
+        styleIndices = try config.styleLayers.map { try network.layerIndex($0) }
+        styleWeights = config.resolvedStyleLayerWeights
+        last = max(contentIndex ?? 0, styleIndices.max() ?? 0)
+        let separate = Set(([contentIndex].compactMap { $0 } + styleIndices).filter {
+            if case .conv = network.layers[$0].kind { return true } else { return false }
+        })
+        acts = try network.makeActivations(height: height, width: width, upTo: last, separate: separate)
+        let shapes = network.shapes(height: height, width: width)
+        for i in styleIndices {
+            let c = shapes[i].channels
+            grams.append(try backend.makeTensor(1, c, c))
+            gramGrads.append(try backend.makeTensor(1, c, c))
+        }
+
+        if let ci = contentIndex {
+            guard let content = content else { throw EngineError.invalidArgument("a content layer needs a content image") }
+            let x = try backend.tensor(content, Shape(3, height, width))
+            try network.forward(x, into: acts, upTo: ci)
+            let target = try backend.makeTensor(shapes[ci])
+            try backend.copy(acts.outputs[ci], into: target)
+            contentTarget = target
+        }
+        if !styleIndices.isEmpty {
+            guard let style = style else { throw EngineError.invalidArgument("style layers need a style image") }
+            let sameSize = style.height == height && style.width == width
+            let sacts = sameSize ? acts : try network.makeActivations(height: style.height, width: style.width,
+                                                                       upTo: styleIndices.max()!, separate: separate)
+            let xs = try backend.tensor(style.pixels, Shape(3, style.height, style.width))
+            try network.forward(xs, into: sacts, upTo: styleIndices.max()!)
+            for i in styleIndices {
+                let c = sacts.outputs[i].shape.channels
+                let a = try backend.makeTensor(1, c, c)
+                try backend.gram(sacts.outputs[i], centered: config.centeredGram, into: a)
+                styleTargets.append(a)
+            }
+        }
+        try backend.synchronize()
+    }
+
+    /// Evaluates L(x); with `gradient`, also writes ∇L(x) into it (3×H×W).
+    public func evaluate(_ x: Tensor, gradient: Tensor?) throws -> LossTerms {
+        evaluations += 1
+        var terms = LossTerms()
+        try network.forward(x, into: acts, upTo: last)
+        // Style values (and dG) first: they need only the forward activations.
+        let wantGrad = gradient != nil
+        for (k, i) in styleIndices.enumerated() {
+            try backend.gram(acts.outputs[i], centered: config.centeredGram, into: grams[k])
+            let w = config.styleWeight * styleWeights[k]
+            let v = try backend.styleLoss(grams[k], target: styleTargets[k], weight: w, gradient: wantGrad ? gramGrads[k] : nil)
+            terms.stylePerLayer.append(v)
+            terms.style += Double(w) * v
+        }
+        if let ci = contentIndex, !wantGrad {
+            terms.content = try backend.contentLoss(acts.outputs[ci], target: contentTarget!, weight: 1, accumulateGradient: nil)
+        }
+        if let gradient = gradient {
+            let dx = try network.backward(x, acts: acts, from: last) { i, grad in
+                if i == contentIndex {
+                    terms.content = try backend.contentLoss(acts.outputs[i], target: contentTarget!, weight: 1,
+                                                            accumulateGradient: grad)
+                }
+                for (k, si) in styleIndices.enumerated() where si == i {
+                    try backend.accumulateGramBackward(gramGrads[k], features: acts.outputs[i],
+                                                       centered: config.centeredGram, into: grad)
+                }
+            }
+            try backend.copy(dx, into: gradient)
+        }
+        if config.tvWeight > 0 {
+            terms.tvRaw = try backend.tvLoss(x, kind: config.tv, weight: config.tvWeight, accumulateGradient: gradient)
+            terms.tv = Double(config.tvWeight) * terms.tvRaw
+        }
+        return terms
+    }
+}

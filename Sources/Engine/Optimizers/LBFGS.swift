@@ -1,0 +1,102 @@
+import Foundation
+
+/// Limited-memory BFGS (Nocedal & Wright, Algorithm 7.4 two-loop recursion) with an Armijo
+/// backtracking safeguard. All vectors live on the backend; only dot products come back.
+///
+/// Step: the first iteration takes t = min(1, 1/‖g‖₂)·learningRate along −g; later ones t = learningRate
+/// along the quasi-Newton direction, halved while f(x + t·d) > f(x) + 1e-4·t·gᵀd.
+/// Curvature pairs with yᵀs ≤ 1e-10 are skipped.
+public final class LBFGS: Optimizer {
+    public let backend: Backend
+    public let history: Int
+    public var learningRate: Float = 1
+    public var maxBacktracks = 10
+    /// Stop when |Δf| / max(|f|, 1) falls below this (nil: run every iteration).
+    public var tolerance: Double?
+
+    public init(backend: Backend, history: Int = 100) {
+        self.backend = backend
+        self.history = max(1, history)
+    }
+
+    public func minimize(_ x: Tensor, iterations: Int,
+                         evaluate: (Tensor, Tensor) throws -> LossTerms,
+                         onStep: (OptimizerStep) throws -> Bool) throws -> LossTerms {
+        let shape = x.shape
+        let g = try backend.makeTensor(shape), gPrev = try backend.makeTensor(shape)
+        let d = try backend.makeTensor(shape), xPrev = try backend.makeTensor(shape)
+        var s: [Tensor] = [], y: [Tensor] = [], rho: [Double] = []
+        var pool: [(Tensor, Tensor)] = []   // recycled history pairs
+
+        var evals = 1
+        var terms = try evaluate(x, g)
+        guard try onStep(OptimizerStep(evaluation: evals, terms: terms)) else { return terms }
+        var f = terms.total
+        var first = true
+        var alpha = [Double](repeating: 0, count: history)
+
+        while evals < iterations {
+            // d = −H·g by the two-loop recursion
+            try backend.copy(g, into: d)
+            for i in stride(from: s.count - 1, through: 0, by: -1) {
+                alpha[i] = rho[i] * (try backend.dot(s[i], d))
+                try backend.axpy(Float(-alpha[i]), y[i], d)
+            }
+            if let sl = s.last, let yl = y.last {
+                let gamma = (try backend.dot(sl, yl)) / max(try backend.sumOfSquares(yl), 1e-30)
+                try backend.scale(d, by: Float(gamma))
+            }
+            for i in 0..<s.count {
+                let beta = rho[i] * (try backend.dot(y[i], d))
+                try backend.axpy(Float(alpha[i] - beta), s[i], d)
+            }
+            try backend.scale(d, by: -1)
+            var gtd = try backend.dot(g, d)
+            if !(gtd < 0) {  // not a descent direction: restart from steepest descent
+                s.removeAll(); y.removeAll(); rho.removeAll()
+                try backend.copy(g, into: d)
+                try backend.scale(d, by: -1)
+                gtd = -(try backend.sumOfSquares(g))
+                first = true
+            }
+            var t = Double(learningRate)
+            if first { t = min(1, 1 / max((try backend.sumOfSquares(g)).squareRoot(), 1e-30)) * Double(learningRate) }
+            first = false
+
+            try backend.copy(x, into: xPrev)
+            try backend.copy(g, into: gPrev)
+            let fPrev = f
+            var backtracks = 0
+            while true {
+                try backend.copy(xPrev, into: x)
+                try backend.axpy(Float(t), d, x)
+                terms = try evaluate(x, g)
+                evals += 1
+                f = terms.total
+                let keepGoing = try onStep(OptimizerStep(evaluation: evals, terms: terms))
+                if !keepGoing { return terms }
+                if f <= fPrev + 1e-4 * t * gtd || backtracks >= maxBacktracks || evals >= iterations { break }
+                t *= 0.5
+                backtracks += 1
+            }
+            if !f.isFinite {
+                throw EngineError.invalidArgument("the loss became \(f); try a smaller --learning-rate or loss weights")
+            }
+            // curvature pair: s = x − xPrev, y = g − gPrev
+            let (sNew, yNew) = s.count >= history ? (s.removeFirst(), y.removeFirst()) : try pool.popLast() ?? (backend.makeTensor(shape), backend.makeTensor(shape))
+            if rho.count >= history { rho.removeFirst() }
+            try backend.copy(x, into: sNew)
+            try backend.axpy(-1, xPrev, sNew)
+            try backend.copy(g, into: yNew)
+            try backend.axpy(-1, gPrev, yNew)
+            let ys = try backend.dot(yNew, sNew)
+            if ys > 1e-10 {
+                s.append(sNew); y.append(yNew); rho.append(1 / ys)
+            } else {
+                pool.append((sNew, yNew))
+            }
+            if let tol = tolerance, abs(fPrev - f) / max(abs(f), 1) < tol { break }
+        }
+        return terms
+    }
+}
