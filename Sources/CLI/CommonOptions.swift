@@ -17,8 +17,8 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Comma-separated style layers.") var styleLayers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
     @Option(help: "Comma-separated weight per style layer (default 1/|layers| each).") var styleLayerWeights: String?
     @Option(help: "α: weight of the style term; a comma-separated list writes one output per value.")
-    var styleWeight = "1e4"
-    @Option(help: "β: weight of the total-variation term.") var tvWeight: Float = 1e-3
+    var styleWeight = "5"
+    @Option(help: "β: weight of the total-variation term.") var tvWeight: Float = 1e-8
     @Option(help: "Total variation: l2, l1 or power:γ.") var tv = "l2"
     @Flag(help: "Subtract each channel's mean before the Gram matrix.") var centeredGram = false
     @Flag(help: "Print the per-kernel profile and the time in setup, iterations and image I/O.") var profile = false

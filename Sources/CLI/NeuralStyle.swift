@@ -7,7 +7,7 @@ struct NeuralStyle: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "neural-style",
         abstract: "Optimisation-based neural style transfer (Gatys, Ecker & Bethge) on OpenCL or the CPU.",
-        subcommands: [StylizeCommand.self, DevicesCommand.self, CheckCommand.self]
+        subcommands: [StylizeCommand.self, EvaluateCommand.self, ReconstructCommand.self, DevicesCommand.self, CheckCommand.self, BenchCommand.self]
     )
 }
 

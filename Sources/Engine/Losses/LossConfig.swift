@@ -7,9 +7,9 @@ public struct LossConfig: Codable, Sendable {
     /// nil: 1/|L_s| each.
     public var styleLayerWeights: [Float]? = nil
     /// α
-    public var styleWeight: Float = 1e3
+    public var styleWeight: Float = 5
     /// β
-    public var tvWeight: Float = 1e-3
+    public var tvWeight: Float = 1e-8
     public var tv: TVKind = .l2
     public var centeredGram = false
 

@@ -140,3 +140,26 @@ public final class VGGNetwork {
         return grad
     }
 }
+
+extension Architecture {
+    /// Floating-point operations of one loss-and-gradient evaluation at height × width: the
+    /// convolutions up to layer `last` forward and backward (to the input), plus each style
+    /// layer's Gram matrix (2·C²·H·W counting a multiply-add as two) and its backward (4·C²·H·W).
+    public func iterationFlops(height: Int, width: Int, upTo last: Int, styleLayers: [Int]) -> Double {
+        var h = height, w = width
+        var total = 0.0
+        for (i, l) in layers.enumerated() where i <= last {
+            switch l.kind {
+            case .conv(_, let cin, let cout): total += 2 * 2 * Double(cout * cin * 9) * Double(h * w)
+            case .pool: h /= 2; w /= 2
+            case .relu: break
+            }
+            if styleLayers.contains(i) {
+                let c = Double(layers[...i].reversed().compactMap { l -> Int? in
+                    if case .conv(_, _, let o) = l.kind { return o } else { return nil } }.first ?? 3)
+                total += 6 * c * c * Double(h * w)
+            }
+        }
+        return total
+    }
+}

@@ -1,12 +1,30 @@
 import CLKernels
 import Foundation
 
+/// Bytes allocated on a device through one context, now and at the most.
+public final class DeviceMemoryCounter {
+    public private(set) var current = 0
+    public private(set) var peak = 0
+    func add(_ n: Int) { current += n; peak = max(peak, current) }
+    func remove(_ n: Int) { current -= n }
+    public func resetPeak() { peak = current }
+}
+
 /// A device buffer. Freed when the last reference goes.
 public final class CLBuffer {
     let handle: OpaquePointer
     public let bytes: Int
-    init(handle: OpaquePointer, bytes: Int) { self.handle = handle; self.bytes = bytes }
-    deinit { ns_buffer_release(handle) }
+    let counter: DeviceMemoryCounter
+    init(handle: OpaquePointer, bytes: Int, counter: DeviceMemoryCounter) {
+        self.handle = handle
+        self.bytes = bytes
+        self.counter = counter
+        counter.add(bytes)
+    }
+    deinit {
+        ns_buffer_release(handle)
+        counter.remove(bytes)
+    }
 }
 
 /// A compiled kernel, with its name kept for profiling.
@@ -30,6 +48,7 @@ public final class CLContext {
     let handle: OpaquePointer
     public let device: DeviceInfo
     public let profiler: Profiler?
+    public let memory = DeviceMemoryCounter()
     private var programs: [String: OpaquePointer] = [:]
     private var kernels: [String: CLKernel] = [:]
 
@@ -57,7 +76,7 @@ public final class CLContext {
         } catch let e as OpenCLError where e.isOutOfMemory {
             throw EngineError.outOfMemory(e.message)
         }
-        return CLBuffer(handle: buf!, bytes: bytes)
+        return CLBuffer(handle: buf!, bytes: bytes, counter: memory)
     }
 
     public func write(_ buffer: CLBuffer, from pointer: UnsafeRawPointer, bytes: Int, offset: Int = 0) throws {
