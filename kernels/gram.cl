@@ -1,6 +1,27 @@
-// Gram matrices. The product G = F·Fᵀ/N (N = H·W) and its backward dF += S·F/N run as
-// CLBlast SGEMMs; centring (channel_center) is in reduce.cl. This file holds the small
-// C×C step between them.
+// Gram matrices. On GPUs the products G = F·Fᵀ/N (N = H·W) and dF += S·F/N run as CLBlast
+// SGEMMs; on CPU devices (PoCL) the two kernels below replace them. Centring (channel_center)
+// is in reduce.cl. GRAM_VEC (4, 8 or 16) and GRAM_OCB are build options.
+
+#ifndef GRAM_VEC
+#define GRAM_VEC 16
+#endif
+#ifndef GRAM_OCB
+#define GRAM_OCB 16
+#endif
+
+#if GRAM_VEC == 16
+typedef float16 gvec_t;
+#define GVLOAD vload16
+#define GVSTORE vstore16
+#elif GRAM_VEC == 8
+typedef float8 gvec_t;
+#define GVLOAD vload8
+#define GVSTORE vstore8
+#else
+typedef float4 gvec_t;
+#define GVLOAD vload4
+#define GVSTORE vstore4
+#endif
 
 // S = dG + dGᵀ (C×C). One work-item per entry.
 __kernel void symmetrize_sum(__global const float *dg, __global float *s, const int C) {
@@ -8,4 +29,91 @@ __kernel void symmetrize_sum(__global const float *dg, __global float *s, const 
     if (idx >= C * C) return;
     const int i = idx / C, j = idx - i * C;
     s[idx] = dg[idx] + dg[j * C + i];
+}
+
+// Horizontal sum in a fixed order (halving), so results do not depend on the compiler.
+inline float hsum(gvec_t v) {
+#if GRAM_VEC == 16
+    float8 a = v.lo + v.hi;
+#elif GRAM_VEC == 8
+    float8 a = v;
+#endif
+#if GRAM_VEC >= 8
+    float4 b = a.lo + a.hi;
+#else
+    float4 b = v;
+#endif
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+// G = alpha·F·Fᵀ for F of C rows and N columns. Work-item (bi, bj) computes the 4×4 block of rows
+// 4·bi… and columns 4·bj… when bj ≥ bi, and writes it and its mirror image. Each of the 16
+// accumulators is a vector over GRAM_VEC consecutive columns of F; the tail is scalar.
+__kernel void gram_direct(__global const float *f, __global float *g, const int C, const int N,
+                          const float alpha) {
+    const int bi = get_global_id(0), bj = get_global_id(1);
+    if (bj < bi || 4 * bj >= C) return;
+    __global const float *ri[4], *rj[4];
+    for (int t = 0; t < 4; t++) {
+        ri[t] = f + (long)min(4 * bi + t, C - 1) * N;
+        rj[t] = f + (long)min(4 * bj + t, C - 1) * N;
+    }
+    gvec_t acc[4][4];
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) acc[a][b] = (gvec_t)(0.0f);
+    const int nv = N / GRAM_VEC * GRAM_VEC;
+    for (int n = 0; n < nv; n += GRAM_VEC) {
+        gvec_t vi[4], vj[4];
+        for (int t = 0; t < 4; t++) { vi[t] = GVLOAD(0, ri[t] + n); vj[t] = GVLOAD(0, rj[t] + n); }
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) acc[a][b] = mad(vi[a], vj[b], acc[a][b]);
+    }
+    for (int a = 0; a < 4; a++) {
+        const int i = 4 * bi + a;
+        for (int b = 0; b < 4; b++) {
+            const int j = 4 * bj + b;
+            float s = hsum(acc[a][b]);
+            for (int n = nv; n < N; n++) s += ri[a][n] * rj[b][n];
+            if (i < C && j < C) {
+                g[i * C + j] = alpha * s;
+                g[j * C + i] = alpha * s;
+            }
+        }
+    }
+}
+
+// out = out + alpha·S·F for S (C×C) and F (C rows, N columns): the Gram backward. Work-item:
+// GRAM_VEC consecutive columns × GRAM_OCB rows of out. Dim 0 = column group, dim 1 = row block.
+__kernel void gram_backward_direct(__global const float *s, __global const float *f,
+                                   __global float *out, const int C, const int N,
+                                   const float alpha) {
+    const int n0 = get_global_id(0) * GRAM_VEC;
+    const int c0 = get_global_id(1) * GRAM_OCB;
+    gvec_t acc[GRAM_OCB];
+    for (int o = 0; o < GRAM_OCB; o++) acc[o] = (gvec_t)(0.0f);
+    const bool full = n0 + GRAM_VEC <= N;
+    for (int k = 0; k < C; k++) {
+        gvec_t v;
+        if (full) {
+            v = GVLOAD(0, f + (long)k * N + n0);
+        } else {
+            float lanes[GRAM_VEC];
+            for (int i = 0; i < GRAM_VEC; i++) lanes[i] = n0 + i < N ? f[(long)k * N + n0 + i] : 0.0f;
+            v = GVLOAD(0, lanes);
+        }
+        for (int o = 0; o < GRAM_OCB; o++) acc[o] = mad((gvec_t)(s[min(c0 + o, C - 1) * C + k]), v, acc[o]);
+    }
+    for (int o = 0; o < GRAM_OCB; o++) {
+        const int c = c0 + o;
+        if (c >= C) break;
+        __global float *dst = out + (long)c * N + n0;
+        if (full) {
+            GVSTORE(GVLOAD(0, dst) + alpha * acc[o], 0, dst);
+        } else {
+            float lanes[GRAM_VEC];
+            GVSTORE(acc[o], 0, lanes);
+            for (int i = 0; n0 + i < N; i++) dst[i] += alpha * lanes[i];
+        }
+    }
 }

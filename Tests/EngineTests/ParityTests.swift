@@ -4,11 +4,30 @@ import XCTest
 
 /// Every operation on the default OpenCL device (PoCL in CI) against the CPU reference.
 final class ParityTests: XCTestCase {
+    /// Both paths for convolutions and Gram matrices: CLBlast (GPUs' default) and the direct
+    /// kernels (CPU devices' default).
     func testEveryOperationMatchesTheCPUReference() throws {
-        let backend = try OpenCLBackend(device: nil)
-        let results = ParityCheck.run(on: backend)
-        XCTAssertGreaterThan(results.count, 50)
-        for r in results where !r.passed { XCTFail(ParityCheck.format(r)) }
+        for path in OpenCLBackend.Parameters.Path.allCases {
+            var p = OpenCLBackend.Parameters()
+            p.path = path
+            let backend = try OpenCLBackend(device: try DeviceInfo.select(nil), parameters: p)
+            XCTAssertEqual(backend.path, path)
+            let results = ParityCheck.run(on: backend)
+            XCTAssertGreaterThan(results.count, 50)
+            for r in results where !r.passed { XCTFail("\(path): " + ParityCheck.format(r)) }
+        }
+    }
+
+    /// Tuning overrides are parsed, and mistakes are errors rather than silently ignored.
+    func testParameterOverrides() throws {
+        var p = OpenCLBackend.Parameters()
+        try p.apply("convVectorWidth=8, convOutputBlock=24, path=clblast")
+        XCTAssertEqual(p.convVectorWidth, 8)
+        XCTAssertEqual(p.convOutputBlock, 24)
+        XCTAssertEqual(p.path, .clblast)
+        XCTAssertThrowsError(try p.apply("convVectorWidth=5"))
+        XCTAssertThrowsError(try p.apply("noSuchKnob=1"))
+        XCTAssertThrowsError(try p.apply("path"))
     }
 
     /// `check` must notice a wrong kernel: a ReLU that leaks negatives is loaded through the

@@ -48,10 +48,111 @@ __kernel void bias_fill(__global float *y, __global const float *bias, const int
     y[o * plane + offset + p] = bias[o];
 }
 """#)
+    public static let convDirect = KernelFile(name: "conv_direct.cl", embedded: #"""
+// Convolution, 3×3, stride 1, zero padding 1, computed directly (no im2col, no GEMM library).
+// Chosen on CPU OpenCL devices (PoCL), where it beats im2col + CLBlast. Explicit vectors: each
+// work-item computes CONV_VEC neighbouring pixels of one row (one SIMD register) for CONV_OCB
+// output channels (CONV_OCB registers of accumulators); per input channel and tap it loads one
+// vector of inputs and does CONV_OCB broadcast multiply-adds.
+//
+// Layout: input zero-padded to C×(H+2)×(W+2) by pad_input, plus CONV_VEC + 2 floats of slack so
+// the last vector of a row may read past the edge; weights OIHW; output C×H×W.
+// Work-items: dim 0 = group of CONV_VEC pixels of a row, dim 1 = row, dim 2 = block of CONV_OCB
+// output channels. CONV_VEC (4, 8 or 16) and CONV_OCB are build options.
+
+#ifndef CONV_OCB
+#define CONV_OCB 16
+#endif
+#ifndef CONV_VEC
+#define CONV_VEC 16
+#endif
+
+#if CONV_VEC == 16
+typedef float16 vec_t;
+#define VLOAD vload16
+#define VSTORE vstore16
+#elif CONV_VEC == 8
+typedef float8 vec_t;
+#define VLOAD vload8
+#define VSTORE vstore8
+#else
+typedef float4 vec_t;
+#define VLOAD vload4
+#define VSTORE vstore4
+#endif
+
+// xp[c, y + 1, x + 1] = x[c, y, x]; the one-pixel border is zero. One work-item per padded pixel.
+__kernel void pad_input(__global const float *x, __global float *xp, const int C, const int H,
+                        const int W) {
+    const int idx = get_global_id(0);
+    const int PW = W + 2, PH = H + 2;
+    if (idx >= C * PH * PW) return;
+    const int c = idx / (PH * PW), r = idx - c * PH * PW, py = r / PW, px = r - py * PW;
+    const int y = py - 1, xx = px - 1;
+    xp[idx] = (y >= 0 && y < H && xx >= 0 && xx < W) ? x[(c * H + y) * W + xx] : 0.0f;
+}
+
+__kernel void conv3x3_direct(__global const float *xp, __global const float *w,
+                             __global const float *bias, __global float *y, const int Cin,
+                             const int Cout, const int H, const int W, const int useBias) {
+    const int x0 = get_global_id(0) * CONV_VEC;
+    const int row = get_global_id(1);
+    const int oc0 = get_global_id(2) * CONV_OCB;
+    const int PW = W + 2, PH = H + 2;
+    vec_t acc[CONV_OCB];
+    for (int o = 0; o < CONV_OCB; o++) acc[o] = (vec_t)(0.0f);
+    // weights of the block: w[(oc·Cin + ic)·9 + k]; channels past Cout repeat the last one
+    for (int ic = 0; ic < Cin; ic++) {
+        __global const float *src = xp + (ic * PH + row) * PW + x0;
+        for (int k = 0; k < 9; k++) {
+            const int ky = k / 3, kx = k - ky * 3;
+            const vec_t v = VLOAD(0, src + ky * PW + kx);
+            for (int o = 0; o < CONV_OCB; o++) {
+                const int oc = min(oc0 + o, Cout - 1);
+                acc[o] = mad((vec_t)(w[(oc * Cin + ic) * 9 + k]), v, acc[o]);
+            }
+        }
+    }
+    for (int o = 0; o < CONV_OCB; o++) {
+        const int oc = oc0 + o;
+        if (oc >= Cout) break;
+        const vec_t r = acc[o] + (vec_t)(useBias ? bias[oc] : 0.0f);
+        __global float *dst = y + (oc * H + row) * W + x0;
+        if (x0 + CONV_VEC <= W) {
+            VSTORE(r, 0, dst);
+        } else {
+            float lanes[CONV_VEC];
+            VSTORE(r, 0, lanes);
+            for (int i = 0; x0 + i < W; i++) dst[i] = lanes[i];
+        }
+    }
+}
+"""#)
     public static let gram = KernelFile(name: "gram.cl", embedded: #"""
-// Gram matrices. The product G = F·Fᵀ/N (N = H·W) and its backward dF += S·F/N run as
-// CLBlast SGEMMs; centring (channel_center) is in reduce.cl. This file holds the small
-// C×C step between them.
+// Gram matrices. On GPUs the products G = F·Fᵀ/N (N = H·W) and dF += S·F/N run as CLBlast
+// SGEMMs; on CPU devices (PoCL) the two kernels below replace them. Centring (channel_center)
+// is in reduce.cl. GRAM_VEC (4, 8 or 16) and GRAM_OCB are build options.
+
+#ifndef GRAM_VEC
+#define GRAM_VEC 16
+#endif
+#ifndef GRAM_OCB
+#define GRAM_OCB 16
+#endif
+
+#if GRAM_VEC == 16
+typedef float16 gvec_t;
+#define GVLOAD vload16
+#define GVSTORE vstore16
+#elif GRAM_VEC == 8
+typedef float8 gvec_t;
+#define GVLOAD vload8
+#define GVSTORE vstore8
+#else
+typedef float4 gvec_t;
+#define GVLOAD vload4
+#define GVSTORE vstore4
+#endif
 
 // S = dG + dGᵀ (C×C). One work-item per entry.
 __kernel void symmetrize_sum(__global const float *dg, __global float *s, const int C) {
@@ -59,6 +160,93 @@ __kernel void symmetrize_sum(__global const float *dg, __global float *s, const 
     if (idx >= C * C) return;
     const int i = idx / C, j = idx - i * C;
     s[idx] = dg[idx] + dg[j * C + i];
+}
+
+// Horizontal sum in a fixed order (halving), so results do not depend on the compiler.
+inline float hsum(gvec_t v) {
+#if GRAM_VEC == 16
+    float8 a = v.lo + v.hi;
+#elif GRAM_VEC == 8
+    float8 a = v;
+#endif
+#if GRAM_VEC >= 8
+    float4 b = a.lo + a.hi;
+#else
+    float4 b = v;
+#endif
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+// G = alpha·F·Fᵀ for F of C rows and N columns. Work-item (bi, bj) computes the 4×4 block of rows
+// 4·bi… and columns 4·bj… when bj ≥ bi, and writes it and its mirror image. Each of the 16
+// accumulators is a vector over GRAM_VEC consecutive columns of F; the tail is scalar.
+__kernel void gram_direct(__global const float *f, __global float *g, const int C, const int N,
+                          const float alpha) {
+    const int bi = get_global_id(0), bj = get_global_id(1);
+    if (bj < bi || 4 * bj >= C) return;
+    __global const float *ri[4], *rj[4];
+    for (int t = 0; t < 4; t++) {
+        ri[t] = f + (long)min(4 * bi + t, C - 1) * N;
+        rj[t] = f + (long)min(4 * bj + t, C - 1) * N;
+    }
+    gvec_t acc[4][4];
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) acc[a][b] = (gvec_t)(0.0f);
+    const int nv = N / GRAM_VEC * GRAM_VEC;
+    for (int n = 0; n < nv; n += GRAM_VEC) {
+        gvec_t vi[4], vj[4];
+        for (int t = 0; t < 4; t++) { vi[t] = GVLOAD(0, ri[t] + n); vj[t] = GVLOAD(0, rj[t] + n); }
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) acc[a][b] = mad(vi[a], vj[b], acc[a][b]);
+    }
+    for (int a = 0; a < 4; a++) {
+        const int i = 4 * bi + a;
+        for (int b = 0; b < 4; b++) {
+            const int j = 4 * bj + b;
+            float s = hsum(acc[a][b]);
+            for (int n = nv; n < N; n++) s += ri[a][n] * rj[b][n];
+            if (i < C && j < C) {
+                g[i * C + j] = alpha * s;
+                g[j * C + i] = alpha * s;
+            }
+        }
+    }
+}
+
+// out = out + alpha·S·F for S (C×C) and F (C rows, N columns): the Gram backward. Work-item:
+// GRAM_VEC consecutive columns × GRAM_OCB rows of out. Dim 0 = column group, dim 1 = row block.
+__kernel void gram_backward_direct(__global const float *s, __global const float *f,
+                                   __global float *out, const int C, const int N,
+                                   const float alpha) {
+    const int n0 = get_global_id(0) * GRAM_VEC;
+    const int c0 = get_global_id(1) * GRAM_OCB;
+    gvec_t acc[GRAM_OCB];
+    for (int o = 0; o < GRAM_OCB; o++) acc[o] = (gvec_t)(0.0f);
+    const bool full = n0 + GRAM_VEC <= N;
+    for (int k = 0; k < C; k++) {
+        gvec_t v;
+        if (full) {
+            v = GVLOAD(0, f + (long)k * N + n0);
+        } else {
+            float lanes[GRAM_VEC];
+            for (int i = 0; i < GRAM_VEC; i++) lanes[i] = n0 + i < N ? f[(long)k * N + n0 + i] : 0.0f;
+            v = GVLOAD(0, lanes);
+        }
+        for (int o = 0; o < GRAM_OCB; o++) acc[o] = mad((gvec_t)(s[min(c0 + o, C - 1) * C + k]), v, acc[o]);
+    }
+    for (int o = 0; o < GRAM_OCB; o++) {
+        const int c = c0 + o;
+        if (c >= C) break;
+        __global float *dst = out + (long)c * N + n0;
+        if (full) {
+            GVSTORE(GVLOAD(0, dst) + alpha * acc[o], 0, dst);
+        } else {
+            float lanes[GRAM_VEC];
+            GVSTORE(acc[o], 0, lanes);
+            for (int i = 0; n0 + i < N; i++) dst[i] += alpha * lanes[i];
+        }
+    }
 }
 """#)
     public static let loss = KernelFile(name: "loss.cl", embedded: #"""
@@ -307,5 +495,5 @@ __kernel void adam(__global float *x, __global const float *g, __global float *m
 }
 """#)
 
-    public static let all: [KernelFile] = [activation, conv, gram, loss, pool, reduce, vector]
+    public static let all: [KernelFile] = [activation, conv, convDirect, gram, loss, pool, reduce, vector]
 }

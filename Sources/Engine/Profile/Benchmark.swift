@@ -107,7 +107,7 @@ public struct OperationBenchmark {
                         try backend.gram(x, centered: false, into: g)
                     }
                     let df = try backend.makeTensor(lastC, h, w)
-                    try time("gram_backward", "\(layer.name) \(lastC)×\(h)×\(w)", flops: 4.0 * Double(lastC * lastC) * Double(h * w)) {
+                    try time("gram_backward", "\(layer.name) \(lastC)×\(h)×\(w)", flops: 2.0 * Double(lastC * lastC) * Double(h * w)) {
                         try backend.accumulateGramBackward(g, features: x, centered: false, into: df)
                     }
                 }

@@ -29,8 +29,41 @@ public final class OpenCLBackend: Backend {
         public var reduceGroups = 256
         /// Largest im2col scratch, in floats; convolutions run in row bands that fit.
         public var im2colBudget = 16 << 20
+        /// How convolutions and Gram matrices run: im2col + CLBlast SGEMM (`clblast`), or the
+        /// vectorised kernels of conv_direct.cl and gram.cl (`direct`).
+        public enum Path: String, CaseIterable, Sendable { case clblast, direct }
+        /// nil: direct on CPU devices, clblast elsewhere.
+        public var path: Path?
+        /// Output channels per work-item of the direct convolution.
+        public var convOutputBlock = 16
+        /// Pixels per work-item (vector width: 4, 8 or 16) of the direct convolution.
+        public var convVectorWidth = 16
         public init() {}
+
+        /// Overrides from text like "convVectorWidth=16,convOutputBlock=32,path=direct"
+        /// (the environment variable NEURAL_STYLE_CL_PARAMETERS), so tuners and benchmarks can
+        /// try settings without a rebuild.
+        public mutating func apply(_ text: String) throws {
+            for item in text.split(separator: ",") {
+                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2 else { throw EngineError.invalidArgument("bad OpenCL parameter \"\(item)\"; use name=value") }
+                let bad = EngineError.invalidArgument("bad value for OpenCL parameter \(kv[0]): \(kv[1])")
+                switch kv[0] {
+                case "reduceWorkGroup": guard let v = Int(kv[1]), v > 0, v & (v - 1) == 0 else { throw bad }; reduceWorkGroup = v
+                case "reduceGroups": guard let v = Int(kv[1]), v > 0 else { throw bad }; reduceGroups = v
+                case "im2colBudget": guard let v = Int(kv[1]), v > 0 else { throw bad }; im2colBudget = v
+                case "path": guard let v = Path(rawValue: kv[1]) else { throw bad }; path = v
+                case "convOutputBlock": guard let v = Int(kv[1]), v > 0, v <= 64 else { throw bad }; convOutputBlock = v
+                case "convVectorWidth": guard let v = Int(kv[1]), [4, 8, 16].contains(v) else { throw bad }; convVectorWidth = v
+                default:
+                    throw EngineError.invalidArgument("unknown OpenCL parameter \(kv[0]); known: reduceWorkGroup, reduceGroups, im2colBudget, path, convOutputBlock, convVectorWidth")
+                }
+            }
+        }
     }
+    public static let parametersVariable = "NEURAL_STYLE_CL_PARAMETERS"
+    /// The path in use for convolutions and Gram matrices.
+    public let path: Parameters.Path
     public private(set) var parameters: Parameters
 
     var scratch: CLBuffer?
@@ -39,8 +72,10 @@ public final class OpenCLBackend: Backend {
     public init(device: DeviceInfo, profile: Bool = false, parameters: Parameters = Parameters()) throws {
         context = try CLContext(device: device, profile: profile)
         var p = parameters
+        if let text = ProcessInfo.processInfo.environment[Self.parametersVariable], !text.isEmpty { try p.apply(text) }
         while p.reduceWorkGroup > device.maxWorkGroupSize && p.reduceWorkGroup > 1 { p.reduceWorkGroup /= 2 }
         self.parameters = p
+        path = p.path ?? (device.kind == .cpu ? .direct : .clblast)
         partials = try context.allocate(bytes: 4 * p.reduceGroups)
     }
 
@@ -50,8 +85,11 @@ public final class OpenCLBackend: Backend {
     }
 
     func kernel(_ name: String, _ file: KernelFile) throws -> CLKernel {
-        try context.kernel(name, in: file, options: file.name == KernelFile.reduce.name
-                           ? "-DREDUCE_WG=\(parameters.reduceWorkGroup)" : "")
+        var options = ""
+        if file.name == KernelFile.reduce.name { options = "-DREDUCE_WG=\(parameters.reduceWorkGroup)" }
+        if file.name == KernelFile.convDirect.name { options = "-DCONV_OCB=\(parameters.convOutputBlock) -DCONV_VEC=\(parameters.convVectorWidth)" }
+        if file.name == KernelFile.gram.name { options = "-DGRAM_OCB=\(parameters.convOutputBlock) -DGRAM_VEC=\(parameters.convVectorWidth)" }
+        return try context.kernel(name, in: file, options: options)
     }
 
     func scratchBuffer(_ count: Int) throws -> CLBuffer {
@@ -114,6 +152,7 @@ public final class OpenCLBackend: Backend {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
         let cout = y.shape.channels
         precondition(y.shape == Shape(cout, h, w) && weight.count == cout * cin * 9)
+        if path == .direct { return try conv3x3Direct(x, weight: weight, bias: bias, into: y) }
         let k = cin * 9
         let bandRows = max(1, min(h, parameters.im2colBudget / max(k * w, 1)))
         let col = try scratchBuffer(k * bandRows * w)
@@ -134,6 +173,22 @@ public final class OpenCLBackend: Backend {
                               c: y.cl, cOffset: r0 * w, ldc: h * w)
             r0 += rows
         }
+    }
+
+    /// conv_direct.cl: pad the input, then one work-item per pixel and block of output channels.
+    func conv3x3Direct(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) throws {
+        let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
+        let cout = y.shape.channels
+        let vec = parameters.convVectorWidth, ocb = parameters.convOutputBlock
+        let padded = cin * (h + 2) * (w + 2)
+        let xp = try scratchBuffer(padded + vec + 2)
+        try context.launch(try kernel("pad_input", .convDirect), global: [padded],
+                           [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w))],
+                           work: .bytes(8.0 * Double(padded)))
+        try context.launch(try kernel("conv3x3_direct", .convDirect), global: [(w + vec - 1) / vec, h, (cout + ocb - 1) / ocb],
+                           [.buffer(xp), .buffer(weight.cl), .buffer((bias ?? weight).cl), .buffer(y.cl),
+                            .int(Int32(cin)), .int(Int32(cout)), .int(Int32(h)), .int(Int32(w)), .int(bias == nil ? 0 : 1)],
+                           work: .flops(2.0 * Double(cout * cin * 9) * Double(h * w)))
     }
 
     public func relu(_ x: Tensor, into y: Tensor) throws {
@@ -182,6 +237,12 @@ public final class OpenCLBackend: Backend {
     public func gram(_ f: Tensor, centered: Bool, into g: Tensor) throws {
         let c = f.shape.channels, n = f.shape.plane
         let fp = try gramFeatures(f, centered: centered)
+        if path == .direct {
+            let blocks = (c + 3) / 4
+            return try context.launch(try kernel("gram_direct", .gram), global: [blocks, blocks],
+                                      [.buffer(fp), .buffer(g.cl), .int(Int32(c)), .int(Int32(n)), .float(1 / Float(n))],
+                                      work: .flops(2.0 * Double(c * c) * Double(n)))
+        }
         try context.sgemm(transA: false, transB: true, m: c, n: c, k: n, alpha: 1 / Float(n),
                           a: fp, lda: n, b: fp, ldb: n, beta: 0, c: g.cl, ldc: c)
     }
@@ -191,6 +252,13 @@ public final class OpenCLBackend: Backend {
         let fp = try gramFeatures(f, centered: centered)
         let s = try makeTensor(Shape(1, c, c))
         try launch1D("symmetrize_sum", .gram, c * c, [.buffer(dg.cl), .buffer(s.cl), .int(Int32(c))])
+        if path == .direct {
+            let vec = parameters.convVectorWidth, ocb = parameters.convOutputBlock
+            return try context.launch(try kernel("gram_backward_direct", .gram),
+                                      global: [(n + vec - 1) / vec, (c + ocb - 1) / ocb],
+                                      [.buffer(s.cl), .buffer(fp), .buffer(df.cl), .int(Int32(c)), .int(Int32(n)),
+                                       .float(1 / Float(n))], work: .flops(2.0 * Double(c * c) * Double(n)))
+        }
         try context.sgemm(transA: false, transB: false, m: c, n: n, k: c, alpha: 1 / Float(n),
                           a: s.cl, lda: c, b: fp, ldb: n, beta: 1, c: df.cl, ldc: n)
     }
