@@ -66,6 +66,8 @@ public struct ModelWeights {
     }
 
     static let magic = Array("NSWGHT01".utf8)
+    static let manifestKeys: Set<String> = ["format", "version", "model", "architecture", "dtype", "input", "source",
+                                            "license", "layers", "payload_bytes", "payload_crc32"]
 
     /// Loads and verifies a `.nsw` file: magic, manifest, architecture, shapes, size and CRC-32.
     /// `expected`, when given, must match the file's architecture.
@@ -81,11 +83,14 @@ public struct ModelWeights {
         func bad(_ why: String) -> EngineError { .weights("weights file \(path) is \(why): \(fetch)") }
         guard data.count >= 16, Array(data.prefix(8)) == magic else { throw bad("not a neural-style weights file") }
         let mlen = data.subdata(in: 8..<16).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-        guard mlen > 0, 16 + mlen <= data.count else { throw bad("truncated (manifest)") }
+        guard mlen > 0, mlen <= data.count - 16 else { throw bad("truncated (manifest)") }
+        let manifestData = data.subdata(in: 16..<(16 + mlen))
         let manifest: Manifest
-        do { manifest = try JSONDecoder().decode(Manifest.self, from: data.subdata(in: 16..<(16 + mlen))) } catch {
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: manifestData) } catch {
             throw bad("damaged (manifest unreadable)")
         }
+        let keys = Set(((try? JSONSerialization.jsonObject(with: manifestData)) as? [String: Any])?.keys.map { $0 } ?? [])
+        guard keys == Self.manifestKeys else { throw bad("damaged (unexpected manifest keys)") }
         guard manifest.format == "neural-style-weights", manifest.version == 1 else {
             throw bad("of an unsupported format version")
         }
@@ -93,9 +98,9 @@ public struct ModelWeights {
             throw bad("for an unknown architecture \"\(manifest.architecture)\"")
         }
         if let expected = expected, expected != arch {
-            throw EngineError.weights("weights file \(path) holds \(arch.rawValue), not \(expected.rawValue)")
+            throw EngineError.weights("weights file \(path) holds \(arch.rawValue), not \(expected.rawValue): pass a \(expected.rawValue) file, or --model \(arch.rawValue == "vgg16" ? "vgg16" : "vgg19") for this one")
         }
-        guard manifest.input.channels == "BGR", manifest.input.scale == 255,
+        guard manifest.input.channels == "BGR", manifest.input.scale == 255, manifest.input.mean.count == 3,
               zip(manifest.input.mean, RGBImage.meanBGR).allSatisfy({ abs($0 - Double($1)) < 1e-3 }) else {
             throw bad("for an input preprocessing this engine does not use")
         }
@@ -106,7 +111,10 @@ public struct ModelWeights {
         default: throw bad("of unknown dtype \(manifest.dtype)")
         }
         let payloadStart = (16 + mlen + 63) / 64 * 64
-        guard payloadStart + manifest.payload_bytes <= data.count else { throw bad("truncated") }
+        guard manifest.payload_bytes >= 0, payloadStart <= data.count,
+              manifest.payload_bytes <= data.count - payloadStart else { throw bad("truncated") }
+        guard payloadStart + manifest.payload_bytes == data.count else { throw bad("damaged (bytes after the payload)") }
+        guard data[(16 + mlen)..<payloadStart].allSatisfy({ $0 == 0 }) else { throw bad("damaged (non-zero header padding)") }
         let crc = data.withUnsafeBytes { raw in
             nsio_crc32(0, raw.baseAddress! + payloadStart, manifest.payload_bytes)
         }
@@ -117,15 +125,18 @@ public struct ModelWeights {
             throw bad("not a complete \(arch.rawValue) (\(manifest.layers.count) convolutions)")
         }
         var convs: [Convolution] = []
+        var end = 0   // tensors must come in order, 64-byte aligned, without overlap
         for (entry, want) in zip(manifest.layers, expectedConvs) {
             guard entry.name == want.name, entry.in == want.inChannels, entry.out == want.outChannels,
                   entry.weight.shape == [want.outChannels, want.inChannels, 3, 3], entry.bias.shape == [want.outChannels]
             else { throw bad("inconsistent with \(arch.rawValue) at \(entry.name)") }
             func read(_ t: Manifest.TensorEntry) throws -> [Float] {
                 let count = t.shape.reduce(1, *)
-                guard t.bytes == count * elem, t.offset >= 0, t.offset + t.bytes <= manifest.payload_bytes else {
-                    throw bad("inconsistent at \(entry.name)")
+                guard t.bytes == count * elem, t.offset >= end, t.offset % 64 == 0,
+                      t.bytes <= manifest.payload_bytes - t.offset else {
+                    throw bad("inconsistent at \(entry.name) (tensor size, alignment or overlap)")
                 }
+                end = t.offset + t.bytes
                 return data.withUnsafeBytes { raw -> [Float] in
                     let base = raw.baseAddress! + payloadStart + t.offset
                     if elem == 4 {
