@@ -4,7 +4,8 @@ import Foundation
 
 /// Options shared by stylize, evaluate, reconstruct and bench: backend, model and loss.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "cpu or opencl (gpu is an alias of opencl).") var backend = "opencl"
+    @Option(help: "auto, cpu or opencl (gpu is an alias of opencl). auto: OpenCL when a GPU or accelerator is present, else the CPU backend.")
+    var backend = "auto"
     @Option(help: "OpenCL device: index or name substring (default: first GPU, else accelerator, else CPU).")
     var device: String?
     @Option(help: "vgg19-normalised, vgg19, vgg16 or random (He-initialised, for tests and benchmarks).")
@@ -15,10 +16,13 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "Content layer.") var contentLayer = "relu4_2"
     @Option(help: "Comma-separated style layers.") var styleLayers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
-    @Option(help: "Comma-separated weight per style layer (default 1/|layers| each).") var styleLayerWeights: String?
-    @Option(help: "α: weight of the style term; a comma-separated list writes one output per value.")
+    // .unconditional: a negative value is taken as the value (and rejected with a clear message),
+    // not as an unknown option.
+    @Option(parsing: .unconditional, help: "Comma-separated weight per style layer (default 1/|layers| each).")
+    var styleLayerWeights: String?
+    @Option(parsing: .unconditional, help: "α: weight of the style term; a comma-separated list writes one output per value.")
     var styleWeight = "5"
-    @Option(help: "β: weight of the total-variation term.") var tvWeight: Float = 1e-8
+    @Option(parsing: .unconditional, help: "β: weight of the total-variation term.") var tvWeight: Float = 1e-8
     @Option(help: "Total variation: l2, l1 or power:γ.") var tv = "l2"
     @Flag(help: "Subtract each channel's mean before the Gram matrix.") var centeredGram = false
     @Flag(help: "Print the per-kernel profile and the time in setup, iterations and image I/O.") var profile = false
@@ -65,9 +69,12 @@ struct CommonOptions: ParsableArguments {
 
     func makeBackend() throws -> Backend {
         switch backend.lowercased() {
+        case "auto":
+            if device == nil, (try? DeviceInfo.select(nil))?.kind ?? .cpu == .cpu { return CPUBackend(profile: profile) }
+            return try OpenCLBackend(device: device, profile: profile)
         case "cpu": return CPUBackend(profile: profile)
         case "opencl", "gpu": return try OpenCLBackend(device: device, profile: profile)
-        default: throw EngineError.invalidArgument("--backend must be cpu or opencl (got \"\(backend)\")")
+        default: throw EngineError.invalidArgument("--backend must be auto, cpu or opencl (got \"\(backend)\")")
         }
     }
 

@@ -38,7 +38,8 @@ struct StylizeCommand: ParsableCommand {
     @Option(help: "Stop early when the relative change of the loss falls below this.") var tolerance: Double?
     @Option(help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
     @Option(help: "Write numbered intermediate images every N iterations.") var saveEvery = 0
-    @Flag(help: "Print a machine-readable report at the end.") var json = false
+    @Flag(help: "Print a machine-readable report at the end (an array when several --style-weight values are given).")
+    var json = false
 
     func options(styleWeight: Float) throws -> TransferOptions {
         var o = TransferOptions()
@@ -77,6 +78,7 @@ struct StylizeCommand: ParsableCommand {
             let backend = try common.makeBackend()
             let weights = try common.loadWeights()
             installInterruptHandler()
+            var reports: [RunReport] = []
             for alpha in alphas {
                 let out = alphas.count > 1 ? suffixed(output, "sw\(alpha)") : output
                 let opts = try options(styleWeight: alpha)
@@ -101,12 +103,12 @@ struct StylizeCommand: ParsableCommand {
                 try result.image.writePNG(out)
                 ioSeconds += Date().timeIntervalSince(tWrite)
                 if json {
-                    print(jsonString(RunReport(
+                    reports.append(RunReport(
                         backend: backend.kind, device: backend.deviceName, model: weights.model,
                         contentSize: [contentImage.width, contentImage.height], styleSize: [styleImage.width, styleImage.height],
                         outputSize: [w, h], iterations: result.evaluations, secondsPerIteration: result.secondsPerIteration,
                         setupSeconds: result.setupSeconds, styleWeight: alpha, loss: result.terms, total: result.terms.total,
-                        output: out, interrupted: interruptRequested)))
+                        output: out, interrupted: interruptRequested))
                 } else {
                     FileHandle.standardError.write(String(format: "wrote %@: %d iterations, %.3f s/iteration on %@ (%@); final %@\n",
                         out, result.evaluations, result.secondsPerIteration, backend.kind, backend.deviceName,
@@ -118,8 +120,13 @@ struct StylizeCommand: ParsableCommand {
                                  result.secondsPerIteration, ioSeconds))
                     p.reset()
                 }
-                if interruptRequested { fail("interrupted after \(result.evaluations) iterations; wrote the current image to \(out)", code: 130) }
+                if interruptRequested {
+                    if json { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
+                    fail("interrupted after \(result.evaluations) iterations; wrote the current image to \(out)", code: 130)
+                }
             }
+            // one JSON document: an object for one style weight, an array for several
+            if json { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
         }
     }
 }

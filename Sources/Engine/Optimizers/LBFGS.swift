@@ -4,7 +4,9 @@ import Foundation
 /// backtracking safeguard. All vectors live on the backend; only dot products come back.
 ///
 /// Step: the first iteration takes t = min(1, 1/‖g‖₂)·learningRate along −g; later ones t = learningRate
-/// along the quasi-Newton direction, halved while f(x + t·d) > f(x) + 1e-4·t·gᵀd.
+/// along the quasi-Newton direction. While f(x + t·d) > f(x) + 1e-4·t·gᵀd (Armijo), t moves to the
+/// minimiser of the quadratic through f(x), gᵀd and f(x + t·d), kept within [t/10, t/2].
+/// If the evaluation budget ends inside a line search, the last accepted point is the result.
 /// Curvature pairs with yᵀs ≤ 1e-10 are skipped.
 public final class LBFGS: Optimizer {
     public let backend: Backend
@@ -65,23 +67,41 @@ public final class LBFGS: Optimizer {
 
             try backend.copy(x, into: xPrev)
             try backend.copy(g, into: gPrev)
-            let fPrev = f
+            let fPrev = f, termsPrev = terms
             var backtracks = 0
+            var stop = false
             while true {
                 try backend.copy(xPrev, into: x)
                 try backend.axpy(Float(t), d, x)
                 terms = try evaluate(x, g)
                 evals += 1
                 f = terms.total
-                let keepGoing = try onStep(OptimizerStep(evaluation: evals, terms: terms))
-                if !keepGoing { return terms }
-                if f <= fPrev + 1e-4 * t * gtd || backtracks >= maxBacktracks || evals >= iterations { break }
-                t *= 0.5
+                stop = !(try onStep(OptimizerStep(evaluation: evals, terms: terms)))
+                let accepted = f <= fPrev + 1e-4 * t * gtd
+                if accepted || backtracks >= maxBacktracks { break }
+                if stop || evals >= iterations {
+                    // out of budget inside the line search: the last accepted point is the result
+                    try backend.copy(xPrev, into: x)
+                    try backend.copy(gPrev, into: g)
+                    return termsPrev
+                }
+                // minimiser of the quadratic through f(0), f'(0) and f(t), kept within [t/10, t/2]
+                let q = -gtd * t * t / (2 * (f - fPrev - gtd * t))
+                t = f.isFinite && q.isFinite ? min(max(q, 0.1 * t), 0.5 * t) : 0.1 * t
                 backtracks += 1
             }
-            if !f.isFinite {
-                throw EngineError.invalidArgument("the loss became \(f); try a smaller --learning-rate or loss weights")
+            if !(f <= fPrev) {
+                // the line search failed: back to the last point, and restart from steepest descent
+                try backend.copy(xPrev, into: x)
+                try backend.copy(gPrev, into: g)
+                f = fPrev
+                terms = termsPrev
+                if stop || evals >= iterations { return terms }
+                s.removeAll(); y.removeAll(); rho.removeAll()
+                first = true
+                continue
             }
+            if stop { return terms }
             // curvature pair: s = x − xPrev, y = g − gPrev
             let (sNew, yNew) = s.count >= history ? (s.removeFirst(), y.removeFirst()) : try pool.popLast() ?? (backend.makeTensor(shape), backend.makeTensor(shape))
             if rho.count >= history { rho.removeFirst() }
