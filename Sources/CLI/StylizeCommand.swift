@@ -18,6 +18,9 @@ struct RunReport: Encodable {
     let total: Double
     let output: String
     let interrupted: Bool
+    /// Per scale: size, iterations, estimated bytes (with the parts), budget, tile.
+    let plans: [StyleTransfer.Plan]
+    let peakResidentBytes: Int?
 }
 
 struct StylizeCommand: ParsableCommand {
@@ -38,6 +41,15 @@ struct StylizeCommand: ParsableCommand {
     @Option(help: "Stop early when the relative change of the loss falls below this.") var tolerance: Double?
     @Option(help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
     @Option(help: "Write numbered intermediate images every N iterations.") var saveEvery = 0
+    @Option(help: "Coarse-to-fine: run at N sizes, each twice the one before, ending at --size.") var scales = 1
+    @Option(help: "Coarse-to-fine with explicit longest sides, comma-separated, increasing (overrides --scales and --size).")
+    var scaleSizes: String?
+    @Option(help: "Iterations at every scale but the last (default: half of --iterations).") var scaleIterations: Int?
+    @Option(help: "Memory budget, like 512M or 2G (default: the device's memory for OpenCL, available RAM for the CPU).")
+    var memoryLimit: String?
+    @Option(help: "Evaluate in tiles of this many pixels a side (default: only when the budget requires it).")
+    var tile: Int?
+    @Flag(help: "Print the memory plan of every scale.") var verbose = false
     @Flag(help: "Print a machine-readable report at the end (an array when several --style-weight values are given).")
     var json = false
 
@@ -61,6 +73,18 @@ struct StylizeCommand: ParsableCommand {
         o.tolerance = tolerance
         o.pooling = try common.poolKind
         o.loss = try common.lossConfig(styleWeight: styleWeight)
+        o.scales = scales
+        if let list = scaleSizes {
+            let sizes = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard sizes.allSatisfy({ $0 != nil }) else {
+                throw EngineError.invalidArgument("--scale-sizes takes whole numbers separated by commas (got \"\(list)\")")
+            }
+            o.scaleSizes = sizes.map { $0! }
+            o.size = o.scaleSizes!.last ?? size
+        }
+        o.scaleIterations = scaleIterations
+        o.memoryLimit = try memoryLimit.map(MemoryModel.parseBytes)
+        o.tile = tile
         return o
     }
 
@@ -83,16 +107,22 @@ struct StylizeCommand: ParsableCommand {
                 let out = alphas.count > 1 ? suffixed(output, "sw\(alpha)") : output
                 let opts = try options(styleWeight: alpha)
                 let transfer = try StyleTransfer(backend: backend, weights: weights, options: opts)
-                let (w, h) = transfer.outputSize(for: contentImage)
+                let (w, h) = contentImage.scaledSize(longestSide: opts.resolvedScaleSizes.last!)
                 if !json {
                     FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
                 }
-                let progress = ProgressDisplay(total: opts.iterations, printEvery: printEvery, quiet: json)
+                let plans = try transfer.plans(content: contentImage, style: styleImage)
+                if verbose {
+                    for p in plans {
+                        FileHandle.standardError.write(describe(p).data(using: .utf8)!)
+                    }
+                }
+                let progress = ProgressDisplay(total: transfer.totalIterations, printEvery: printEvery, quiet: json)
                 let result = try transfer.run(content: contentImage, style: styleImage) { step, x in
                     progress.update(step)
-                    if saveEvery > 0 && step.evaluation % saveEvery == 0 && step.evaluation < opts.iterations {
+                    if saveEvery > 0 && step.evaluation % saveEvery == 0 && step.evaluation < transfer.totalIterations {
                         let t = Date()
-                        let img = RGBImage(networkInput: try backend.download(x), width: w, height: h)
+                        let img = RGBImage(networkInput: try backend.download(x), width: x.shape.width, height: x.shape.height)
                         try img.writePNG(suffixed(out, String(format: "%04d", step.evaluation)))
                         ioSeconds += Date().timeIntervalSince(t)
                     }
@@ -108,7 +138,8 @@ struct StylizeCommand: ParsableCommand {
                         contentSize: [contentImage.width, contentImage.height], styleSize: [styleImage.width, styleImage.height],
                         outputSize: [w, h], iterations: result.evaluations, secondsPerIteration: result.secondsPerIteration,
                         setupSeconds: result.setupSeconds, styleWeight: alpha, loss: result.terms, total: result.terms.total,
-                        output: out, interrupted: interruptRequested))
+                        output: out, interrupted: interruptRequested, plans: result.plans,
+                        peakResidentBytes: ProcessMemory.peakResidentBytes))
                 } else {
                     FileHandle.standardError.write(String(format: "wrote %@: %d iterations, %.3f s/iteration on %@ (%@); final %@\n",
                         out, result.evaluations, result.secondsPerIteration, backend.kind, backend.deviceName,
@@ -129,4 +160,14 @@ struct StylizeCommand: ParsableCommand {
             if json { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
         }
     }
+}
+
+/// One line per scale for --verbose.
+func describe(_ p: StyleTransfer.Plan) -> String {
+    let e = p.estimate
+    func mb(_ b: Int) -> String { String(format: "%.0f MiB", Double(b) / 1_048_576) }
+    return "plan: \(p.width)×\(p.height), \(p.iterations) iterations, " + (p.tile.map { "tiles of \($0) px" } ?? "whole image")
+        + ": estimate \(mb(p.estimatedBytes)) of \(mb(p.budgetBytes)) (activations \(mb(e.activations)), gradients \(mb(e.gradients)), "
+        + "weights \(mb(e.weights)), scratch \(mb(e.scratch)), targets \(mb(e.targets)), optimiser \(mb(e.optimizer)), "
+        + "style setup \(mb(e.styleSetup)), host images \(mb(e.hostImages)))\n"
 }

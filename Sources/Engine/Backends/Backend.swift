@@ -39,6 +39,15 @@ public protocol Backend: AnyObject {
     /// dF += (dG + dGᵀ)/(H·W) · F (F centred when `centered`).
     func accumulateGramBackward(_ dg: Tensor, features f: Tensor, centered: Bool, into df: Tensor) throws
 
+    // tiles: offsets place the tile's (0, 0) in the image; they may be negative or overhang.
+    /// dst[c, i, j] = src[c, top + i, left + j] over all of dst; positions outside src read 0
+    /// (a tile's halo at the image border is zero-padded like the convolution's padding).
+    /// Same channel count.
+    func crop(_ src: Tensor, top: Int, left: Int, into dst: Tensor) throws
+    /// dst[c, top + i, left + j] += src[c, i, j] for each src position inside dst; the rest is
+    /// ignored. Same channel count.
+    func accumulateCrop(_ src: Tensor, top: Int, left: Int, into dst: Tensor) throws
+
     // losses: each returns its value; with a gradient tensor, adds weight·∂L/∂input to it.
     /// L = ‖F − P‖² / (C·H·W).
     func contentLoss(_ f: Tensor, target p: Tensor, weight: Float, accumulateGradient df: Tensor?) throws -> Double

@@ -172,6 +172,28 @@ extension OpCase {
             try b.clamp(x, lower: [-100, -110, -120], upper: [150, 140, 130])
             return [try b.download(x)]
         })
+        // (C, image H, W, tile H, W, top, left): inside, overhanging each side, negative, a tile
+        // larger than the image, and one wholly outside.
+        let tiles: [(Int, Int, Int, Int, Int, Int, Int)] = [
+            (3, 9, 7, 5, 4, 2, 1), (3, 9, 7, 6, 5, -2, -3), (3, 9, 7, 6, 5, 6, 4), (13, 11, 13, 7, 9, -3, 6),
+            (13, 11, 13, 7, 5, 7, -2), (13, 5, 6, 9, 10, -2, -2), (3, 8, 8, 3, 3, 20, -10), (13, 1, 6, 3, 4, -1, 3),
+        ]
+        for (c, h, w, th, tw, top, left) in tiles {
+            let s = "\(c)×\(h)×\(w) \(th)×\(tw)@\(top),\(left)"
+            cases.append(make("crop", s, tolerance: 0, seed: next()) { b, r in
+                let x = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                // filled first, so positions outside the image must be written as zero
+                let t = try b.tensor(r.uniformArray(c * th * tw), Shape(c, th, tw))
+                try b.crop(x, top: top, left: left, into: t)
+                return [try b.download(t)]
+            })
+            cases.append(make("accumulate_crop", s, tolerance: 0, seed: next()) { b, r in
+                let t = try b.tensor(r.uniformArray(c * th * tw), Shape(c, th, tw))
+                let x = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                try b.accumulateCrop(t, top: top, left: left, into: x)
+                return [try b.download(x)]
+            })
+        }
         return cases
     }
 }

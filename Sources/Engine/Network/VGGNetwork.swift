@@ -68,6 +68,21 @@ public final class VGGNetwork {
         var gradA: Tensor?
         var gradB: Tensor?
         init(height: Int, width: Int) { self.height = height; self.width = width }
+
+        /// The same storage seen for a smaller input (each layer's tensor reshaped): tiles of
+        /// different sizes reuse one allocation.
+        func view(height h: Int, width w: Int, shapes: [Shape]) -> Activations {
+            let v = Activations(height: h, width: w)
+            v.outputs = zip(outputs, shapes).map { $0.reshaped($1) }
+            v.gradA = gradA
+            v.gradB = gradB
+            return v
+        }
+    }
+
+    /// Activations for an input no larger than `acts` was made for, sharing its storage.
+    public func view(of acts: Activations, height: Int, width: Int) -> Activations {
+        acts.view(height: height, width: width, shapes: Array(shapes(height: height, width: width).prefix(acts.outputs.count)))
     }
 
     /// Allocates activations for an input size; `separate` lists conv layers that must keep

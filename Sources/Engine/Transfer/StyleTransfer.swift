@@ -1,8 +1,8 @@
 import Foundation
 
-/// One stylisation: resize the images, build the objective on the backend, initialise x,
-/// optimise, and hand back the image. The CLI's `stylize`, `reconstruct` and `evaluate` and the
-/// end-to-end tests all go through here.
+/// One stylisation: resize the images, plan memory, build the objective on the backend (whole
+/// or tiled), initialise x, optimise — coarse to fine when asked — and hand back the image. The
+/// CLI's `stylize`, `reconstruct` and `evaluate` and the end-to-end tests all go through here.
 public final class StyleTransfer {
     public let backend: Backend
     public let network: VGGNetwork
@@ -14,7 +14,20 @@ public final class StyleTransfer {
         public let evaluations: Int
         public let setupSeconds: Double
         public let optimizeSeconds: Double
+        /// One plan per scale, coarse to fine.
+        public let plans: [Plan]
         public var secondsPerIteration: Double { optimizeSeconds / Double(max(evaluations, 1)) }
+    }
+
+    /// How one scale runs: its size, the memory estimate and the tile size (nil: whole image).
+    public struct Plan: Codable, Sendable {
+        public let width: Int
+        public let height: Int
+        public let iterations: Int
+        public let estimate: MemoryEstimate
+        public let estimatedBytes: Int
+        public let budgetBytes: Int
+        public let tile: Int?
     }
 
     public init(backend: Backend, weights: ModelWeights, options: TransferOptions) throws {
@@ -32,19 +45,94 @@ public final class StyleTransfer {
         content.scaledSize(longestSide: options.size)
     }
 
-    /// Builds the objective for content (resized to the output size) and style (per --style-scale).
-    public func makeObjective(content: RGBImage?, style: RGBImage?, width: Int, height: Int) throws -> StyleObjective {
-        let c = content.map { $0.resized(width: width, height: height).networkInput() }
-        let s = try style.map { st -> ([Float], Int, Int) in
-            let longest = max(1, Int((Float(max(width, height)) * options.styleScale).rounded()))
-            let (sw, sh) = st.scaledSize(longestSide: longest)
-            guard sw >= 16 || sh >= 16 else {
-                throw EngineError.invalidArgument("the style image would be only \(sw)×\(sh) pixels; raise --style-scale")
+    /// The style image's size for an output of width × height under `--style-scale`.
+    func styleSize(_ style: RGBImage, width: Int, height: Int) throws -> (width: Int, height: Int) {
+        let longest = max(1, Int((Float(max(width, height)) * options.styleScale).rounded()))
+        let (sw, sh) = style.scaledSize(longestSide: longest)
+        guard sw >= 16 || sh >= 16 else {
+            throw EngineError.invalidArgument("the style image would be only \(sw)×\(sh) pixels; raise --style-scale or --size")
+        }
+        return (sw, sh)
+    }
+
+    // MARK: memory
+
+    /// The budget: --memory-limit, else the device's global memory (OpenCL) or available RAM (CPU).
+    public var budgetBytes: Int {
+        if let m = options.memoryLimit { return m }
+        if let cl = backend as? OpenCLBackend { return Int(cl.context.device.globalMemoryBytes) }
+        return ProcessMemory.availableBytes ?? Int(ProcessInfo.processInfo.physicalMemory)
+    }
+
+    func estimate(width: Int, height: Int, styleWidth: Int, styleHeight: Int, tile: Int?) -> MemoryEstimate {
+        let cl = backend as? OpenCLBackend
+        return MemoryModel.estimate(architecture: network.architecture, options: options, width: width, height: height,
+                                    styleWidth: styleWidth, styleHeight: styleHeight, backendKind: backend.kind,
+                                    openCLPath: cl?.path ?? .direct,
+                                    im2colBudget: cl?.parameters.im2colBudget ?? (backend as? CPUBackend)?.parameters.im2colBudget ?? (16 << 20),
+                                    tile: tile)
+    }
+
+    func fits(_ e: MemoryEstimate) -> Bool {
+        guard e.total <= budgetBytes else { return false }
+        if let cl = backend as? OpenCLBackend { return e.largestBuffer <= Int(cl.context.device.maxAllocationBytes) }
+        return true
+    }
+
+    /// Whole image if it fits (and --tile is not given), else the largest tile that fits.
+    public func plan(width: Int, height: Int, styleWidth: Int, styleHeight: Int, iterations: Int) throws -> Plan {
+        func make(_ e: MemoryEstimate, _ tile: Int?) -> Plan {
+            Plan(width: width, height: height, iterations: iterations, estimate: e, estimatedBytes: e.total,
+                 budgetBytes: budgetBytes, tile: tile)
+        }
+        if let t = options.tile {
+            return make(estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: t), t)
+        }
+        let whole = estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: nil)
+        if fits(whole) { return make(whole, nil) }
+        if !options.loss.centeredGram {
+            for t in [2048, 1536, 1024, 768, 512, 384, 256, 192, 128] where t < max(width, height) {
+                let e = estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: t)
+                if fits(e) { return make(e, t) }
             }
+        }
+        // name the largest size that fits with these options
+        var lo = 16, hi = max(width, height)
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            let s = Double(mid) / Double(max(width, height))
+            let (w, h) = (max(1, Int(Double(width) * s)), max(1, Int(Double(height) * s)))
+            let (sw, sh) = (max(1, Int(Double(styleWidth) * s)), max(1, Int(Double(styleHeight) * s)))
+            let ok = fits(estimate(width: w, height: h, styleWidth: sw, styleHeight: sh, tile: nil))
+                || (!options.loss.centeredGram && fits(estimate(width: w, height: h, styleWidth: sw, styleHeight: sh, tile: 128)))
+            if ok { lo = mid } else { hi = mid - 1 }
+        }
+        if lo == 16 && !fits(estimate(width: 16, height: 16, styleWidth: 16, styleHeight: 16, tile: nil)) {
+            let w16 = estimate(width: 16, height: 16, styleWidth: 16, styleHeight: 16, tile: nil)
+            throw EngineError.outOfMemory(String(
+                format: "the budget of %@ is too small for any image: the network alone needs about %@; raise --memory-limit",
+                formatBytes(budgetBytes), formatBytes(w16.total)))
+        }
+        throw EngineError.outOfMemory(String(
+            format: "%d×%d needs about %@ on %@ but the budget is %@, and tiling cannot fit it either; the largest output that fits with these options is about %d px on its longest side (or lower --lbfgs-history, or raise --memory-limit)",
+            width, height, formatBytes(whole.total), backend.deviceName, formatBytes(budgetBytes), lo))
+    }
+
+    // MARK: objective and initial image
+
+    /// Builds the objective for content (resized to the output size) and style (per --style-scale),
+    /// tiled when `tile` is given.
+    public func makeObjective(content: RGBImage?, style: RGBImage?, width: Int, height: Int, tile: Int? = nil) throws -> Objective {
+        let c = content.map { $0.resized(width: width, height: height).networkInput() }
+        let s = try style.map { st -> (pixels: [Float], height: Int, width: Int) in
+            let (sw, sh) = try styleSize(st, width: width, height: height)
             return (st.resized(width: sw, height: sh).networkInput(), sh, sw)
         }
-        return try StyleObjective(network: network, config: options.loss, height: height, width: width,
-                                  content: c, style: s.map { (pixels: $0.0, height: $0.1, width: $0.2) })
+        if let t = tile {
+            return try TiledObjective(network: network, config: options.loss, height: height, width: width, tile: t,
+                                      content: c, style: s)
+        }
+        return try StyleObjective(network: network, config: options.loss, height: height, width: width, content: c, style: s)
     }
 
     /// The starting image in network space.
@@ -66,36 +154,84 @@ public final class StyleTransfer {
         return (0..<(3 * width * height)).map { _ in 16 * rng.normal() }
     }
 
-    /// Optimises from the initial image. `onStep` sees every evaluation and the current x (on the
-    /// backend); returning false stops (the current image is still returned).
+    // MARK: running
+
+    /// The plan of every scale (for --verbose and --json before the run).
+    public func plans(content: RGBImage?, style: RGBImage?) throws -> [Plan] {
+        let reference = content ?? style!
+        let sizes = options.resolvedScaleSizes
+        return try sizes.enumerated().map { k, longest in
+            let (w, h) = reference.scaledSize(longestSide: longest)
+            let (sw, sh) = try style.map { try styleSize($0, width: w, height: h) } ?? (w, h)
+            let its = k == sizes.count - 1 ? options.iterations : (options.scaleIterations ?? max(1, options.iterations / 2))
+            return try plan(width: w, height: h, styleWidth: sw, styleHeight: sh, iterations: its)
+        }
+    }
+
+    /// Total evaluations over all scales.
+    public var totalIterations: Int {
+        let n = options.resolvedScaleSizes.count
+        return options.iterations + (n - 1) * (options.scaleIterations ?? max(1, options.iterations / 2))
+    }
+
+    /// Optimises from the initial image, coarse to fine. `onStep` sees every evaluation (numbered
+    /// across scales) and the current x (on the backend); returning false stops, and the current
+    /// image — resized to the output size — is still returned.
     public func run(content: RGBImage?, style: RGBImage?,
                     onStep: (OptimizerStep, Tensor) throws -> Bool = { _, _ in true }) throws -> Result {
-        let size = content.map(outputSize(for:)) ?? style.map { $0.scaledSize(longestSide: options.size) }!
-        let t0 = Date()
-        let objective = try makeObjective(content: content, style: style, width: size.width, height: size.height)
-        let x = try backend.tensor(try initialImage(content: content, width: size.width, height: size.height),
-                                   Shape(3, size.height, size.width))
-        try backend.synchronize()
-        let t1 = Date()
-        let optimizer: Optimizer
+        let plans = try self.plans(content: content, style: style)
+        var setup = 0.0, optimize = 0.0, done = 0
+        var previous: RGBImage?
+        var terms = LossTerms()
+        var stopped = false
+        for (k, plan) in plans.enumerated() where !stopped {
+            let t0 = Date()
+            let objective = try makeObjective(content: content, style: style, width: plan.width, height: plan.height,
+                                              tile: plan.tile)
+            let start = try previous.map { $0.resized(width: plan.width, height: plan.height).networkInput() }
+                ?? initialImage(content: content, width: plan.width, height: plan.height)
+            let x = try backend.tensor(start, Shape(3, plan.height, plan.width))
+            try backend.synchronize()
+            let t1 = Date()
+            let offset = done
+            terms = try optimizer(k == plans.count - 1).minimize(
+                x, iterations: plan.iterations,
+                evaluate: { x, g in try objective.evaluate(x, gradient: g) },
+                onStep: { step in
+                    let keep = try onStep(OptimizerStep(evaluation: offset + step.evaluation, terms: step.terms), x)
+                    stopped = !keep
+                    return keep
+                })
+            try backend.synchronize()
+            done += objective.evaluations
+            setup += t1.timeIntervalSince(t0)
+            optimize += Date().timeIntervalSince(t1)
+            previous = RGBImage(networkInput: try backend.download(x), width: plan.width, height: plan.height)
+        }
+        let last = plans.last!
+        let image = previous!.resized(width: last.width, height: last.height)
+        return Result(image: image, terms: terms, evaluations: done, setupSeconds: setup, optimizeSeconds: optimize,
+                      plans: plans)
+    }
+
+    func optimizer(_ final: Bool) -> Optimizer {
         switch options.optimizer {
         case .lbfgs:
             let o = LBFGS(backend: backend, history: options.lbfgsHistory)
             o.learningRate = options.learningRate ?? 1
             o.tolerance = options.tolerance
-            optimizer = o
+            return o
         case .adam:
             let o = Adam(backend: backend, learningRate: options.learningRate ?? 10)
             o.tolerance = options.tolerance
-            optimizer = o
+            return o
         }
-        let terms = try optimizer.minimize(x, iterations: options.iterations,
-                                           evaluate: { x, g in try objective.evaluate(x, gradient: g) },
-                                           onStep: { step in try onStep(step, x) })
-        try backend.synchronize()
-        let t2 = Date()
-        let image = RGBImage(networkInput: try backend.download(x), width: size.width, height: size.height)
-        return Result(image: image, terms: terms, evaluations: objective.evaluations,
-                      setupSeconds: t1.timeIntervalSince(t0), optimizeSeconds: t2.timeIntervalSince(t1))
     }
+}
+
+func formatBytes(_ b: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(b), i = 0
+    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+    return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
 }

@@ -23,6 +23,24 @@ public struct TransferOptions: Sendable {
     public var pooling = PoolKind.max
     public var loss = LossConfig()
 
+    /// Coarse-to-fine: the number of scales, each twice the size of the one before and ending at
+    /// `size` (1: a single scale), or explicit sizes (the last one is the output size).
+    public var scales = 1
+    public var scaleSizes: [Int]?
+    /// Evaluations at every scale but the last (nil: `iterations / 2`, at least 1).
+    public var scaleIterations: Int?
+    /// Memory budget in bytes (nil: the device's global memory for OpenCL, available RAM for the CPU).
+    public var memoryLimit: Int?
+    /// Forces tiled evaluation with tiles of this many pixels a side (nil: tile only when the
+    /// budget requires it).
+    public var tile: Int?
+
+    /// The output's longest side at each scale, coarse to fine.
+    public var resolvedScaleSizes: [Int] {
+        if let s = scaleSizes, !s.isEmpty { return s }
+        return (0..<max(scales, 1)).reversed().map { max(16, size >> $0) }
+    }
+
     public init() {}
 
     /// Bounds that catch typing mistakes before any work is done.
@@ -38,6 +56,20 @@ public struct TransferOptions: Sendable {
         }
         guard lbfgsHistory >= 1 && lbfgsHistory <= 1000 else {
             throw EngineError.invalidArgument("--lbfgs-history must be between 1 and 1000 (got \(lbfgsHistory))")
+        }
+        guard scales >= 1 && scales <= 8 else {
+            throw EngineError.invalidArgument("--scales must be between 1 and 8 (got \(scales))")
+        }
+        if let s = scaleSizes {
+            guard !s.isEmpty, s.allSatisfy({ $0 >= 16 && $0 <= 32768 }), zip(s, s.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw EngineError.invalidArgument("--scale-sizes must increase, each between 16 and 32768 pixels")
+            }
+        }
+        if let t = tile, !(t >= 16 && t <= 32768) {
+            throw EngineError.invalidArgument("--tile must be between 16 and 32768 pixels (got \(t))")
+        }
+        if let i = scaleIterations, i < 1 {
+            throw EngineError.invalidArgument("--scale-iterations must be at least 1 (got \(i))")
         }
         if let lr = learningRate, !(lr > 0 && lr.isFinite) {
             throw EngineError.invalidArgument("--learning-rate must be > 0 (got \(lr))")

@@ -263,6 +263,28 @@ public final class OpenCLBackend: Backend {
                           a: s.cl, lda: c, b: fp, ldb: n, beta: 1, c: df.cl, ldc: n)
     }
 
+    // MARK: tiles
+
+    /// tile.cl: one work-item per dst element.
+    public func crop(_ src: Tensor, top: Int, left: Int, into dst: Tensor) throws {
+        let s = src.shape, d = dst.shape
+        precondition(d.channels == s.channels, "crop of \(s) into \(d)")
+        try launch1D("crop2d", .tile, dst.count,
+                     [.buffer(src.cl), .buffer(dst.cl), .int(Int32(s.channels)), .int(Int32(s.height)),
+                      .int(Int32(s.width)), .int(Int32(d.height)), .int(Int32(d.width)), .int(Int32(top)),
+                      .int(Int32(left))], work: .bytes(8.0 * Double(dst.count)))
+    }
+
+    /// tile.cl: one work-item per src element; within a launch no two write the same dst element.
+    public func accumulateCrop(_ src: Tensor, top: Int, left: Int, into dst: Tensor) throws {
+        let s = src.shape, d = dst.shape
+        precondition(d.channels == s.channels, "accumulateCrop of \(s) into \(d)")
+        try launch1D("accumulate_crop2d", .tile, src.count,
+                     [.buffer(src.cl), .buffer(dst.cl), .int(Int32(s.channels)), .int(Int32(s.height)),
+                      .int(Int32(s.width)), .int(Int32(d.height)), .int(Int32(d.width)), .int(Int32(top)),
+                      .int(Int32(left))], work: .bytes(12.0 * Double(src.count)))
+    }
+
     // MARK: losses
 
     public func contentLoss(_ f: Tensor, target p: Tensor, weight: Float, accumulateGradient df: Tensor?) throws -> Double {
