@@ -139,6 +139,12 @@ final class LargeImageTests: XCTestCase {
         let t = try StyleTransfer(backend: CPUBackend(), weights: .random(.vgg19, seed: 1), options: o)
         XCTAssertThrowsError(try t.plan(width: 4096, height: 4096, styleWidth: 4096, styleHeight: 4096, iterations: 1)) { e in
             let m = "\(e)"
+            XCTAssertTrue(m.contains("too small for any image"), m)
+        }
+        o.memoryLimit = 400 << 20
+        let t1 = try StyleTransfer(backend: CPUBackend(), weights: .random(.vgg19, seed: 1), options: o)
+        XCTAssertThrowsError(try t1.plan(width: 4096, height: 4096, styleWidth: 4096, styleHeight: 4096, iterations: 1)) { e in
+            let m = "\(e)"
             XCTAssertTrue(m.contains("largest output that fits"), m)
         }
         // history 100 at 2048²: the optimiser alone needs 10 GiB, so no tiling helps
