@@ -50,6 +50,8 @@ struct StylizeCommand: ParsableCommand {
     @Option(help: "Evaluate in tiles of this many pixels a side (default: only when the budget requires it).")
     var tile: Int?
     @Flag(help: "Print the memory plan of every scale.") var verbose = false
+    @Flag(help: "Print the memory plan (and with --json, the plans as JSON) and stop before optimising.")
+    var dryRun = false
     @Flag(help: "Print a machine-readable report at the end (an array when several --style-weight values are given).")
     var json = false
 
@@ -112,12 +114,17 @@ struct StylizeCommand: ParsableCommand {
                     FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
                 }
                 let plans = try transfer.plans(content: contentImage, style: styleImage)
-                if verbose {
+                if verbose || dryRun {
                     for p in plans {
                         FileHandle.standardError.write(describe(p).data(using: .utf8)!)
                     }
                 }
-                let progress = ProgressDisplay(total: transfer.totalIterations, printEvery: printEvery, quiet: json)
+                if dryRun {
+                    if json { print(jsonString(plans)) }
+                    continue
+                }
+                // progress goes to stderr, so it never mixes with --json on stdout
+                let progress = ProgressDisplay(total: transfer.totalIterations, printEvery: printEvery, quiet: false)
                 let result = try transfer.run(content: contentImage, style: styleImage) { step, x in
                     progress.update(step)
                     if saveEvery > 0 && step.evaluation % saveEvery == 0 && step.evaluation < transfer.totalIterations {
@@ -157,7 +164,7 @@ struct StylizeCommand: ParsableCommand {
                 }
             }
             // one JSON document: an object for one style weight, an array for several
-            if json { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
+            if json && !dryRun { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
         }
     }
 }

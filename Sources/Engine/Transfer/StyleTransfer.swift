@@ -91,7 +91,7 @@ public final class StyleTransfer {
         let whole = estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: nil)
         if fits(whole) { return make(whole, nil) }
         if !options.loss.centeredGram {
-            for t in [2048, 1536, 1024, 768, 512, 384, 256, 192, 128] where t < max(width, height) {
+            for t in [6144, 4096, 3072, 2048, 1536, 1024, 768, 512, 384, 256, 192, 128] where t < max(width, height) {
                 let e = estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: t)
                 if fits(e) { return make(e, t) }
             }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The device check to run on a GPU machine from a package made by tools/package.sh:
+#   bash gpu-check.sh [RESULTS_DIR]
+# Lists devices, runs the parity check on the default (GPU) device, then the operation and
+# iteration benchmarks with random weights; everything is also written to RESULTS_DIR.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-results}"
+mkdir -p "$out"
+ns="$here/neural-style"
+# NVIDIA's OpenCL driver without a registered ICD: point the loader at it
+if ! ls /etc/OpenCL/vendors/*.icd >/dev/null 2>&1 && [ -z "${OCL_ICD_VENDORS:-}" ]; then
+  for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu; do
+    if [ -e "$d/libnvidia-opencl.so.1" ]; then
+      mkdir -p "$here/icd"
+      echo "$d/libnvidia-opencl.so.1" > "$here/icd/nvidia.icd"
+      export OCL_ICD_VENDORS="$here/icd"
+      break
+    fi
+  done
+fi
+"$ns" devices 2>&1 | tee "$out/devices.txt"
+"$ns" devices --json > "$out/devices.json" 2>&1
+"$ns" check 2>&1 | tail -n 200 > "$out/check.txt"; echo "check: $(tail -n 1 "$out/check.txt")"
+"$ns" bench ops --backend opencl --size 512 2>&1 | tee "$out/bench-ops.txt" | tail -n 5
+"$ns" bench iterations --backend opencl --sizes 512,1024,2048,4096 --iterations 5 --warmup 2 --json > "$out/bench.json" 2>&1
+cat "$out/bench.json"
+# 500 L-BFGS iterations at 512² end to end (random weights, synthetic images)
+start=$(date +%s.%N)
+"$ns" bench iterations --backend opencl --sizes 512 --iterations 500 --warmup 0 --json > "$out/bench-500.json" 2>&1
+end=$(date +%s.%N)
+echo "500 iterations at 512: $(echo "$end - $start" | bc) s wall" | tee "$out/500.txt"
