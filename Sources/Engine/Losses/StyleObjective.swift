@@ -30,13 +30,12 @@ public final class StyleObjective {
         self.height = height
         self.width = width
         backend = network.backend
-        contentIndex = try config.contentLayer.map { try network.layerIndex($0) }
-        styleIndices = try config.styleLayers.map { try network.layerIndex($0) }
-        styleWeights = config.resolvedStyleLayerWeights
-        last = max(contentIndex ?? 0, styleIndices.max() ?? 0)
-        let separate = Set(([contentIndex].compactMap { $0 } + styleIndices).filter {
-            if case .conv = network.layers[$0].kind { return true } else { return false }
-        })
+        let layers = try LossLayers(config, network: network)
+        contentIndex = layers.content
+        styleIndices = layers.style
+        styleWeights = layers.styleWeights
+        last = layers.last
+        let separate = layers.separate
         acts = try network.makeActivations(height: height, width: width, upTo: last, separate: separate)
         let shapes = network.shapes(height: height, width: width)
         for i in styleIndices {

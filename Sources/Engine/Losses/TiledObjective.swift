@@ -46,19 +46,16 @@ public final class TiledObjective: Objective {
         self.height = height
         self.width = width
         backend = network.backend
-        contentIndex = try config.contentLayer.map { try network.layerIndex($0) }
-        styleIndices = try config.styleLayers.map { try network.layerIndex($0) }
-        styleWeights = config.resolvedStyleLayerWeights
-        last = max(contentIndex ?? 0, styleIndices.max() ?? 0)
-        let align = network.architecture.alignment(upTo: last)
-        alignment = align
-        func roundUp(_ v: Int) -> Int { (v + align - 1) / align * align }
-        halo = roundUp(network.architecture.receptiveRadius(upTo: last))
-        tile = max(align, roundUp(requested))
+        let layers = try LossLayers(config, network: network)
+        contentIndex = layers.content
+        styleIndices = layers.style
+        styleWeights = layers.styleWeights
+        last = layers.last
+        alignment = layers.alignment
+        halo = layers.halo
+        tile = max(alignment, (requested + alignment - 1) / alignment * alignment)
         let maxExtent = tile + 2 * halo
-        let separate = Set(([contentIndex].compactMap { $0 } + styleIndices).filter {
-            if case .conv = network.layers[$0].kind { return true } else { return false }
-        })
+        let separate = layers.separate
         acts = try network.makeActivations(height: min(maxExtent, max(height, style?.height ?? 0)),
                                            width: min(maxExtent, max(width, style?.width ?? 0)),
                                            upTo: last, separate: separate)

@@ -44,13 +44,9 @@ public enum MemoryModel {
                                 im2colBudget: Int = 16 << 20, tile: Int? = nil) -> MemoryEstimate {
         var e = MemoryEstimate()
         let layers = architecture.layers
-        let loss = options.loss
-        let content = loss.contentLayer.flatMap { try? architecture.layerIndex($0) }
-        let style = loss.styleLayers.compactMap { try? architecture.layerIndex($0) }
-        let last = max(content ?? 0, style.max() ?? 0)
-        let separate = Set(([content].compactMap { $0 } + style).filter {
-            if case .conv = layers[$0].kind { return true } else { return false }
-        })
+        guard let resolved = try? LossLayers(options.loss, architecture: architecture) else { return e }
+        let content = resolved.content, style = resolved.style, last = resolved.last
+        let separate = resolved.separate
         func activationFloats(_ w: Int, _ h: Int, upTo: Int) -> (total: Int, largest: Int, shapes: [Shape]) {
             var s = Shape(3, h, w)
             var total = 0, largest = 3 * w * h
@@ -70,11 +66,8 @@ public enum MemoryModel {
         // the optimiser's vectors stay whole-image.
         var aw = width, ah = height
         if let t = tile {
-            let halo = architecture.receptiveRadius(upTo: last)
-            let align = architecture.alignment(upTo: last)
-            let h = (halo + align - 1) / align * align
-            aw = min(width, t + 2 * h)
-            ah = min(height, t + 2 * h)
+            aw = min(width, t + 2 * resolved.halo)
+            ah = min(height, t + 2 * resolved.halo)
         }
         let full = activationFloats(width, height, upTo: last)
         let a = activationFloats(aw, ah, upTo: last)
@@ -100,7 +93,7 @@ public enum MemoryModel {
             case .relu: break
             }
         }
-        if loss.centeredGram { scratchFloats = max(scratchFloats, a.largest) }
+        if options.loss.centeredGram { scratchFloats = max(scratchFloats, a.largest) }
         e.weights = 4 * weightFloats
         e.scratch = 4 * scratchFloats
         e.largestBuffer = max(e.largestBuffer, e.scratch)
