@@ -34,10 +34,3 @@ struct DevicesCommand: ParsableCommand {
         }
     }
 }
-
-func formatBytes(_ b: UInt64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(b), i = 0
-    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
-    return i == 0 ? "\(b) B" : String(format: "%.1f %@", v, units[i])
-}
