@@ -20,6 +20,7 @@ struct RunReport: Encodable {
     let interrupted: Bool
     /// Per scale: size, iterations, estimated bytes (with the parts), budget, tile.
     let plans: [StyleTransfer.Plan]
+    let secondsPerIterationByScale: [Double]
     let peakResidentBytes: Int?
 }
 
@@ -44,7 +45,8 @@ struct StylizeCommand: ParsableCommand {
     @Option(help: "Coarse-to-fine: run at N sizes, each twice the one before, ending at --size.") var scales = 1
     @Option(help: "Coarse-to-fine with explicit longest sides, comma-separated, increasing (overrides --scales and --size).")
     var scaleSizes: String?
-    @Option(help: "Iterations at every scale but the last (default: half of --iterations).") var scaleIterations: Int?
+    @Option(help: "Iterations at the scales before the last: one count, or one per scale, comma-separated (default: half of --iterations).")
+    var scaleIterations: String?
     @Option(help: "Memory budget, like 512M or 2G (default: the device's memory for OpenCL, available RAM for the CPU).")
     var memoryLimit: String?
     @Option(help: "Evaluate in tiles of this many pixels a side (default: only when the budget requires it).")
@@ -84,7 +86,13 @@ struct StylizeCommand: ParsableCommand {
             o.scaleSizes = sizes.map { $0! }
             o.size = o.scaleSizes!.last ?? size
         }
-        o.scaleIterations = scaleIterations
+        if let text = scaleIterations {
+            let its = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !its.isEmpty, its.allSatisfy({ $0 != nil }) else {
+                throw EngineError.invalidArgument("--scale-iterations takes whole numbers separated by commas (got \"\(text)\")")
+            }
+            o.scaleIterations = its.map { $0! }
+        }
         o.memoryLimit = try memoryLimit.map(MemoryModel.parseBytes)
         o.tile = tile
         return o
@@ -146,6 +154,7 @@ struct StylizeCommand: ParsableCommand {
                         outputSize: [w, h], iterations: result.evaluations, secondsPerIteration: result.secondsPerIteration,
                         setupSeconds: result.setupSeconds, styleWeight: alpha, loss: result.terms, total: result.terms.total,
                         output: out, interrupted: interruptRequested, plans: result.plans,
+                        secondsPerIterationByScale: result.secondsPerIterationByScale,
                         peakResidentBytes: ProcessMemory.peakResidentBytes))
                 } else {
                     FileHandle.standardError.write(String(format: "wrote %@: %d iterations, %.3f s/iteration on %@ (%@); final %@\n",

@@ -61,7 +61,7 @@ final class LargeImageTests: XCTestCase {
         o.scaleSizes = [24, 48, 96]
         o.size = 96
         o.iterations = 4
-        o.scaleIterations = 2
+        o.scaleIterations = [2]
         o.tile = 32
         o.loss.styleLayers = ["relu1_1", "relu2_1"]
         o.loss.contentLayer = "relu2_2"
@@ -71,6 +71,11 @@ final class LargeImageTests: XCTestCase {
         XCTAssertEqual(r.plans.map(\.width), [24, 48, 96])
         XCTAssertEqual(r.plans.map(\.tile), [32, 32, 32])
         XCTAssertEqual(r.evaluations, 2 + 2 + 4)
+        XCTAssertEqual(r.secondsPerIterationByScale.count, 3)
+        o.scaleIterations = [3, 1]
+        XCTAssertEqual((0..<3).map { o.iterations(atScale: $0, of: 3) }, [3, 1, 4])
+        o.scaleIterations = [3, 1, 1]
+        XCTAssertThrowsError(try o.validate())
         XCTAssertEqual(Set(seen), [24, 48, 96])
         XCTAssertEqual(r.image.width, 96)
         XCTAssertEqual(r.image.height, 80)

@@ -18,6 +18,17 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// The CPU backend's fast paths (Winograd F(2×2, 3×3) convolutions) against its plain forms,
+    /// on the same table.
+    func testCPUFastPathsMatchThePlainReference() throws {
+        let fast = CPUBackend()
+        XCTAssertNotNil(fast.parameters.winogradMinChannels)
+        fast.parameters.winogradMinChannels = 4   // Winograd on every table shape but the 3-channel ones
+        let results = ParityCheck.run(on: fast)
+        XCTAssertGreaterThan(results.filter { $0.op.hasPrefix("conv3x3") }.count, 8)
+        for r in results where !r.passed { XCTFail("cpu: " + ParityCheck.format(r)) }
+    }
+
     /// Tuning overrides are parsed, and mistakes are errors rather than silently ignored.
     func testParameterOverrides() throws {
         var p = OpenCLBackend.Parameters()

@@ -41,7 +41,8 @@ public enum MemoryModel {
     public static func estimate(architecture: Architecture, options: TransferOptions, width: Int, height: Int,
                                 styleWidth: Int, styleHeight: Int, backendKind: String,
                                 openCLPath: OpenCLBackend.Parameters.Path = .direct,
-                                im2colBudget: Int = 16 << 20, tile: Int? = nil) -> MemoryEstimate {
+                                im2colBudget: Int = 16 << 20, winogradMinChannels: Int? = nil,
+                                tile: Int? = nil) -> MemoryEstimate {
         var e = MemoryEstimate()
         let layers = architecture.layers
         guard let resolved = try? LossLayers(options.loss, architecture: architecture) else { return e }
@@ -81,6 +82,9 @@ public enum MemoryModel {
             switch l.kind {
             case .conv(_, let cin, let cout):
                 weightFloats += 2 * (cout * cin * 9) + cout
+                if backendKind == "cpu", let t = winogradMinChannels, cin >= t, cout >= t {
+                    weightFloats += 2 * 16 * cin * cout   // transformed copies, forward and backward
+                }
                 let k = cin * 9
                 if backendKind == "cpu" || openCLPath == .clblast {
                     let band = max(1, min(s.height, im2colBudget / max(k * s.width, 1)))

@@ -16,6 +16,8 @@ public final class StyleTransfer {
         public let optimizeSeconds: Double
         /// One plan per scale, coarse to fine.
         public let plans: [Plan]
+        /// Optimisation seconds per evaluation at each scale.
+        public let secondsPerIterationByScale: [Double]
         public var secondsPerIteration: Double { optimizeSeconds / Double(max(evaluations, 1)) }
     }
 
@@ -70,6 +72,7 @@ public final class StyleTransfer {
                                     styleWidth: styleWidth, styleHeight: styleHeight, backendKind: backend.kind,
                                     openCLPath: cl?.path ?? .direct,
                                     im2colBudget: cl?.parameters.im2colBudget ?? (backend as? CPUBackend)?.parameters.im2colBudget ?? (16 << 20),
+                                    winogradMinChannels: (backend as? CPUBackend)?.parameters.winogradMinChannels,
                                     tile: tile)
     }
 
@@ -163,7 +166,7 @@ public final class StyleTransfer {
         return try sizes.enumerated().map { k, longest in
             let (w, h) = reference.scaledSize(longestSide: longest)
             let (sw, sh) = try style.map { try styleSize($0, width: w, height: h) } ?? (w, h)
-            let its = k == sizes.count - 1 ? options.iterations : (options.scaleIterations ?? max(1, options.iterations / 2))
+            let its = options.iterations(atScale: k, of: sizes.count)
             return try plan(width: w, height: h, styleWidth: sw, styleHeight: sh, iterations: its)
         }
     }
@@ -171,7 +174,7 @@ public final class StyleTransfer {
     /// Total evaluations over all scales.
     public var totalIterations: Int {
         let n = options.resolvedScaleSizes.count
-        return options.iterations + (n - 1) * (options.scaleIterations ?? max(1, options.iterations / 2))
+        return (0..<n).reduce(0) { $0 + options.iterations(atScale: $1, of: n) }
     }
 
     /// Optimises from the initial image, coarse to fine. `onStep` sees every evaluation (numbered
@@ -181,6 +184,7 @@ public final class StyleTransfer {
                     onStep: (OptimizerStep, Tensor) throws -> Bool = { _, _ in true }) throws -> Result {
         let plans = try self.plans(content: content, style: style)
         var setup = 0.0, optimize = 0.0, done = 0
+        var perScale: [Double] = []
         var previous: RGBImage?
         var terms = LossTerms()
         var stopped = false
@@ -205,13 +209,15 @@ public final class StyleTransfer {
             try backend.synchronize()
             done += objective.evaluations
             setup += t1.timeIntervalSince(t0)
-            optimize += Date().timeIntervalSince(t1)
+            let seconds = Date().timeIntervalSince(t1)
+            optimize += seconds
+            perScale.append(seconds / Double(max(objective.evaluations, 1)))
             previous = RGBImage(networkInput: try backend.download(x), width: plan.width, height: plan.height)
         }
         let last = plans.last!
         let image = previous!.resized(width: last.width, height: last.height)
         return Result(image: image, terms: terms, evaluations: done, setupSeconds: setup, optimizeSeconds: optimize,
-                      plans: plans)
+                      plans: plans, secondsPerIterationByScale: perScale)
     }
 
     func optimizer(_ final: Bool) -> Optimizer {

@@ -27,13 +27,21 @@ public struct TransferOptions: Sendable {
     /// `size` (1: a single scale), or explicit sizes (the last one is the output size).
     public var scales = 1
     public var scaleSizes: [Int]?
-    /// Evaluations at every scale but the last (nil: `iterations / 2`, at least 1).
-    public var scaleIterations: Int?
+    /// Evaluations at the scales before the last: one number for all of them, or one per scale
+    /// (nil: `iterations / 2`, at least 1).
+    public var scaleIterations: [Int]?
     /// Memory budget in bytes (nil: the device's global memory for OpenCL, available RAM for the CPU).
     public var memoryLimit: Int?
     /// Forces tiled evaluation with tiles of this many pixels a side (nil: tile only when the
     /// budget requires it).
     public var tile: Int?
+
+    /// Evaluations at scale k (0 = coarsest) of `count` scales.
+    public func iterations(atScale k: Int, of count: Int) -> Int {
+        if k == count - 1 { return iterations }
+        guard let its = scaleIterations, !its.isEmpty else { return max(1, iterations / 2) }
+        return its.count == 1 ? its[0] : its[min(k, its.count - 1)]
+    }
 
     /// The output's longest side at each scale, coarse to fine.
     public var resolvedScaleSizes: [Int] {
@@ -68,8 +76,10 @@ public struct TransferOptions: Sendable {
         if let t = tile, !(t >= 16 && t <= 32768) {
             throw EngineError.invalidArgument("--tile must be between 16 and 32768 pixels (got \(t))")
         }
-        if let i = scaleIterations, i < 1 {
-            throw EngineError.invalidArgument("--scale-iterations must be at least 1 (got \(i))")
+        if let its = scaleIterations {
+            guard its.allSatisfy({ $0 >= 1 }), its.count == 1 || its.count == resolvedScaleSizes.count - 1 else {
+                throw EngineError.invalidArgument("--scale-iterations takes one count ≥ 1, or one per scale before the last (\(resolvedScaleSizes.count - 1))")
+            }
         }
         if let lr = learningRate, !(lr > 0 && lr.isFinite) {
             throw EngineError.invalidArgument("--learning-rate must be > 0 (got \(lr))")

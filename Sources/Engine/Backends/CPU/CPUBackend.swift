@@ -33,15 +33,36 @@ public final class CPUBackend: Backend {
         public var im2colBudget = 16 << 20
         /// Elements per chunk of element-wise work and reductions.
         public var chunk = 1 << 16
+        /// Winograd F(2×2, 3×3) for convolutions with at least this many input and output
+        /// channels (nil: always im2col + GEMM, the plainest form, which `check` uses as reference).
+        public var winogradMinChannels: Int? = 256
         public init() {}
     }
     public var parameters = Parameters()
 
     var scratch: UnsafeMutablePointer<Float>?
     var scratchCount = 0
+    /// Transformed Winograd weights by weight storage.
+    var winogradCache: [ObjectIdentifier: WinogradWeights] = [:]
+
+    /// Overrides from text like "winogradMinChannels=off,im2colBudget=8388608"
+    /// (the environment variable NEURAL_STYLE_CPU_PARAMETERS).
+    public static let parametersVariable = "NEURAL_STYLE_CPU_PARAMETERS"
 
     public init(profile: Bool = false) {
         profiler = profile ? Profiler() : nil
+        if let text = ProcessInfo.processInfo.environment[Self.parametersVariable] {
+            for item in text.split(separator: ",") {
+                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2 else { continue }
+                switch kv[0] {
+                case "winogradMinChannels": parameters.winogradMinChannels = Int(kv[1])   // "off" disables
+                case "im2colBudget": if let v = Int(kv[1]), v > 0 { parameters.im2colBudget = v }
+                case "chunk": if let v = Int(kv[1]), v > 0 { parameters.chunk = v }
+                default: break
+                }
+            }
+        }
         deviceName = "host CPU (\(ProcessInfo.processInfo.activeProcessorCount) threads, OpenBLAS)"
     }
 
@@ -74,6 +95,7 @@ public final class CPUBackend: Backend {
 
     public func upload(_ values: [Float], to t: Tensor) throws {
         precondition(values.count == t.count, "upload of \(values.count) values into \(t.shape)")
+        winogradCache[ObjectIdentifier(t.storage)] = nil
         values.withUnsafeBufferPointer { t.cpu.update(from: $0.baseAddress!, count: t.count) }
     }
 
@@ -81,10 +103,14 @@ public final class CPUBackend: Backend {
         Array(UnsafeBufferPointer(start: t.cpu, count: t.count))
     }
 
-    public func fill(_ t: Tensor, _ value: Float) throws { t.cpu.update(repeating: value, count: t.count) }
+    public func fill(_ t: Tensor, _ value: Float) throws {
+        winogradCache[ObjectIdentifier(t.storage)] = nil
+        t.cpu.update(repeating: value, count: t.count)
+    }
 
     public func copy(_ src: Tensor, into dst: Tensor) throws {
         precondition(src.count == dst.count)
+        winogradCache[ObjectIdentifier(dst.storage)] = nil
         dst.cpu.update(from: src.cpu, count: src.count)
     }
 

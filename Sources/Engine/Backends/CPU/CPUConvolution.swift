@@ -8,9 +8,12 @@ extension CPUBackend {
         let cout = y.shape.channels
         precondition(y.shape == Shape(cout, h, w) && weight.count == cout * cin * 9)
         let k = cin * 9
+        let flops = 2.0 * Double(cout) * Double(k) * Double(h * w)
+        if let minC = parameters.winogradMinChannels, cin >= minC, cout >= minC {
+            return timed("conv3x3_winograd", .flops(flops)) { conv3x3Winograd(x, weight: weight, bias: bias, into: y) }
+        }
         let bandRows = max(1, min(h, parameters.im2colBudget / max(k * w, 1)))
         let col = scratchBuffer(k * bandRows * w)
-        let flops = 2.0 * Double(cout) * Double(k) * Double(h * w)
         timed("conv3x3", .flops(flops)) {
             let xp = x.cpu, yp = y.cpu, wp = weight.cpu
             var r0 = 0
