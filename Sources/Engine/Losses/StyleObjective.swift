@@ -9,10 +9,7 @@ public final class StyleObjective {
     public let width: Int
 
     let backend: Backend
-    let contentIndex: Int?
-    let styleIndices: [Int]
-    let styleWeights: [Float]
-    let last: Int
+    let layers: LossLayers
     let acts: VGGNetwork.Activations
     var contentTarget: Tensor?
     var styleTargets: [Tensor] = []
@@ -31,20 +28,16 @@ public final class StyleObjective {
         self.width = width
         backend = network.backend
         let layers = try LossLayers(config, network: network)
-        contentIndex = layers.content
-        styleIndices = layers.style
-        styleWeights = layers.styleWeights
-        last = layers.last
-        let separate = layers.separate
-        acts = try network.makeActivations(height: height, width: width, upTo: last, separate: separate)
+        self.layers = layers
+        acts = try network.makeActivations(height: height, width: width, upTo: layers.last, separate: layers.separate)
         let shapes = network.shapes(height: height, width: width)
-        for i in styleIndices {
+        for i in layers.style {
             let c = shapes[i].channels
             grams.append(try backend.makeTensor(1, c, c))
             gramGrads.append(try backend.makeTensor(1, c, c))
         }
 
-        if let ci = contentIndex {
+        if let ci = layers.content {
             guard let content = content else { throw EngineError.invalidArgument("a content layer needs a content image") }
             let x = try backend.tensor(content, Shape(3, height, width))
             try network.forward(x, into: acts, upTo: ci)
@@ -52,14 +45,14 @@ public final class StyleObjective {
             try backend.copy(acts.outputs[ci], into: target)
             contentTarget = target
         }
-        if !styleIndices.isEmpty {
+        if !layers.style.isEmpty {
             guard let style = style else { throw EngineError.invalidArgument("style layers need a style image") }
             let sameSize = style.height == height && style.width == width
             let sacts = sameSize ? acts : try network.makeActivations(height: style.height, width: style.width,
-                                                                       upTo: styleIndices.max()!, separate: separate)
+                                                                       upTo: layers.style.max()!, separate: layers.separate)
             let xs = try backend.tensor(style.pixels, Shape(3, style.height, style.width))
-            try network.forward(xs, into: sacts, upTo: styleIndices.max()!)
-            for i in styleIndices {
+            try network.forward(xs, into: sacts, upTo: layers.style.max()!)
+            for i in layers.style {
                 let c = sacts.outputs[i].shape.channels
                 let a = try backend.makeTensor(1, c, c)
                 try backend.gram(sacts.outputs[i], centered: config.centeredGram, into: a)
@@ -73,26 +66,26 @@ public final class StyleObjective {
     public func evaluate(_ x: Tensor, gradient: Tensor?) throws -> LossTerms {
         evaluations += 1
         var terms = LossTerms()
-        try network.forward(x, into: acts, upTo: last)
+        try network.forward(x, into: acts, upTo: layers.last)
         // Style values (and dG) first: they need only the forward activations.
         let wantGrad = gradient != nil
-        for (k, i) in styleIndices.enumerated() {
+        for (k, i) in layers.style.enumerated() {
             try backend.gram(acts.outputs[i], centered: config.centeredGram, into: grams[k])
-            let w = config.styleWeight * styleWeights[k]
+            let w = config.styleWeight * layers.styleWeights[k]
             let v = try backend.styleLoss(grams[k], target: styleTargets[k], weight: w, gradient: wantGrad ? gramGrads[k] : nil)
             terms.stylePerLayer.append(v)
             terms.style += Double(w) * v
         }
-        if let ci = contentIndex, !wantGrad {
+        if let ci = layers.content, !wantGrad {
             terms.content = try backend.contentLoss(acts.outputs[ci], target: contentTarget!, weight: 1, accumulateGradient: nil)
         }
         if let gradient = gradient {
-            let dx = try network.backward(x, acts: acts, from: last) { i, grad in
-                if i == contentIndex {
+            let dx = try network.backward(x, acts: acts, from: layers.last) { i, grad in
+                if i == layers.content {
                     terms.content = try backend.contentLoss(acts.outputs[i], target: contentTarget!, weight: 1,
                                                             accumulateGradient: grad)
                 }
-                for (k, si) in styleIndices.enumerated() where si == i {
+                for (k, si) in layers.style.enumerated() where si == i {
                     try backend.accumulateGramBackward(gramGrads[k], features: acts.outputs[i],
                                                        centered: config.centeredGram, into: grad)
                 }

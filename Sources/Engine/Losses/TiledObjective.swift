@@ -20,11 +20,7 @@ public final class TiledObjective: Objective {
     public private(set) var evaluations = 0
 
     let backend: Backend
-    let contentIndex: Int?
-    let styleIndices: [Int]
-    let styleWeights: [Float]
-    let last: Int
-    let alignment: Int
+    let layers: LossLayers
     let acts: VGGNetwork.Activations
     var contentTarget: Tensor?
     var styleTargets: [Tensor] = []
@@ -47,26 +43,21 @@ public final class TiledObjective: Objective {
         self.width = width
         backend = network.backend
         let layers = try LossLayers(config, network: network)
-        contentIndex = layers.content
-        styleIndices = layers.style
-        styleWeights = layers.styleWeights
-        last = layers.last
-        alignment = layers.alignment
+        self.layers = layers
         halo = layers.halo
-        tile = max(alignment, (requested + alignment - 1) / alignment * alignment)
+        tile = max(layers.alignment, (requested + layers.alignment - 1) / layers.alignment * layers.alignment)
         let maxExtent = tile + 2 * halo
-        let separate = layers.separate
         acts = try network.makeActivations(height: min(maxExtent, max(height, style?.height ?? 0)),
                                            width: min(maxExtent, max(width, style?.width ?? 0)),
-                                           upTo: last, separate: separate)
+                                           upTo: layers.last, separate: layers.separate)
         let shapes = network.shapes(height: height, width: width)
-        for i in styleIndices {
+        for i in layers.style {
             let c = shapes[i].channels
             grams.append(try backend.makeTensor(1, c, c))
             gramGrads.append(try backend.makeTensor(1, c, c))
             scaledGrad.append(try backend.makeTensor(1, c, c))
         }
-        if let ci = contentIndex {
+        if let ci = layers.content {
             guard let content = content else { throw EngineError.invalidArgument("a content layer needs a content image") }
             let xc = try backend.tensor(content, Shape(3, height, width))
             let target = try backend.makeTensor(shapes[ci])
@@ -81,10 +72,10 @@ public final class TiledObjective: Objective {
             }
             contentTarget = target
         }
-        if !styleIndices.isEmpty {
+        if !layers.style.isEmpty {
             guard let style = style else { throw EngineError.invalidArgument("style layers need a style image") }
             let xs = try backend.tensor(style.pixels, Shape(3, style.height, style.width))
-            for i in styleIndices {
+            for i in layers.style {
                 let c = shapes[i].channels
                 styleTargets.append(try backend.makeTensor(1, c, c))
             }
@@ -149,8 +140,8 @@ public final class TiledObjective: Objective {
         let shapes = network.shapes(height: h, width: w)
         for g in out { try backend.fill(g, 0) }
         for t in tiles(height: h, width: w) {
-            let tacts = try forwardTile(x, t, upTo: styleIndices.max()!)
-            for (k, i) in styleIndices.enumerated() {
+            let tacts = try forwardTile(x, t, upTo: layers.style.max()!)
+            for (k, i) in layers.style.enumerated() {
                 let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i], imageHeight: h, imageWidth: w)
                 guard interior.plane > 0 else { continue }
                 let f = try backend.makeTensor(interior)
@@ -167,19 +158,19 @@ public final class TiledObjective: Objective {
         var terms = LossTerms()
         let shapes = network.shapes(height: height, width: width)
         let all = tiles(height: height, width: width)
-        if !styleIndices.isEmpty { try accumulateGrams(x, height: height, width: width, into: grams) }
-        for (k, _) in styleIndices.enumerated() {
-            let w = config.styleWeight * styleWeights[k]
+        if !layers.style.isEmpty { try accumulateGrams(x, height: height, width: width, into: grams) }
+        for (k, _) in layers.style.enumerated() {
+            let w = config.styleWeight * layers.styleWeights[k]
             let v = try backend.styleLoss(grams[k], target: styleTargets[k], weight: w, gradient: gradient != nil ? gramGrads[k] : nil)
             terms.stylePerLayer.append(v)
             terms.style += Double(w) * v
         }
         if let g = gradient { try backend.fill(g, 0) }
-        let needPass2 = gradient != nil || contentIndex != nil
+        let needPass2 = gradient != nil || layers.content != nil
         if needPass2 {
             for t in all {
-                let tacts = try forwardTile(x, t, upTo: last)
-                if let ci = contentIndex {
+                let tacts = try forwardTile(x, t, upTo: layers.last)
+                if let ci = layers.content {
                     let (interior, top, left) = interiorRegion(t, layer: ci, full: shapes[ci])
                     if interior.plane > 0 {
                         let f = try backend.makeTensor(interior), p = try backend.makeTensor(interior)
@@ -192,8 +183,8 @@ public final class TiledObjective: Objective {
                 }
                 guard let gradient = gradient else { continue }
                 let xt = inputBuffer!.reshaped(Shape(3, t.ey1 - t.ey0, t.ex1 - t.ex0))
-                let dxt = try network.backward(xt, acts: tacts, from: last) { i, grad in
-                    if i == contentIndex {
+                let dxt = try network.backward(xt, acts: tacts, from: layers.last) { i, grad in
+                    if i == layers.content {
                         let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i])
                         guard interior.plane > 0 else { return }
                         let f = try backend.makeTensor(interior), p = try backend.makeTensor(interior)
@@ -207,7 +198,7 @@ public final class TiledObjective: Objective {
                         _ = try backend.contentLoss(f, target: p, weight: share, accumulateGradient: gi)
                         try backend.accumulateCrop(gi, top: top, left: left, into: grad)
                     }
-                    for (k, si) in styleIndices.enumerated() where si == i {
+                    for (k, si) in layers.style.enumerated() where si == i {
                         let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i])
                         guard interior.plane > 0 else { continue }
                         let f = try backend.makeTensor(interior), gi = try backend.makeTensor(interior)
