@@ -68,6 +68,15 @@ public final class OpenCLBackend: Backend {
 
     var scratch: CLBuffer?
     var partials: CLBuffer?
+    /// dG + dGᵀ of the Gram backward, one C×C buffer per channel count, reused every iteration.
+    var symmetric: [Int: Tensor] = [:]
+
+    func symmetricScratch(_ c: Int) throws -> Tensor {
+        if let t = symmetric[c] { return t }
+        let t = try makeTensor(Shape(1, c, c))
+        symmetric[c] = t
+        return t
+    }
 
     public init(device: DeviceInfo, profile: Bool = false, parameters: Parameters = Parameters()) throws {
         context = try CLContext(device: device, profile: profile)
@@ -250,7 +259,7 @@ public final class OpenCLBackend: Backend {
     public func accumulateGramBackward(_ dg: Tensor, features f: Tensor, centered: Bool, into df: Tensor) throws {
         let c = f.shape.channels, n = f.shape.plane
         let fp = try gramFeatures(f, centered: centered)
-        let s = try makeTensor(Shape(1, c, c))
+        let s = try symmetricScratch(c)
         try launch1D("symmetrize_sum", .gram, c * c, [.buffer(dg.cl), .buffer(s.cl), .int(Int32(c))])
         if path == .direct {
             let vec = parameters.convVectorWidth, ocb = parameters.convOutputBlock
