@@ -65,7 +65,7 @@ public final class TiledObjective: Objective {
             for t in tiles(height: height, width: width) {
                 let tacts = try forwardTile(xc, t, upTo: ci)
                 let (interior, top, left) = interiorRegion(t, layer: ci, full: shapes[ci])
-                let f = try backend.makeTensor(interior)
+                let f = try buffer("features", interior)
                 try backend.crop(tacts.outputs[ci], top: top, left: left, into: f)
                 let (gy, gx) = featureOrigin(t, layer: ci)
                 try backend.accumulateCrop(f, top: gy, left: gx, into: target)
@@ -127,6 +127,16 @@ public final class TiledObjective: Objective {
         return tacts
     }
 
+    /// Reused buffers for the interior crops (features, targets, gradients) and per-tile Grams,
+    /// grown to the largest size asked for; tiles of one image see views of them.
+    var buffers: [String: Tensor] = [:]
+    func buffer(_ name: String, _ shape: Shape) throws -> Tensor {
+        if let b = buffers[name], b.storage.count >= shape.count { return b.reshaped(shape) }
+        let b = try backend.makeTensor(shape)
+        buffers[name] = b
+        return b
+    }
+
     var inputBuffer: Tensor?
     func tileInput(h: Int, w: Int) throws -> Tensor {
         if inputBuffer == nil || inputBuffer!.storage.count < 3 * h * w {
@@ -144,9 +154,9 @@ public final class TiledObjective: Objective {
             for (k, i) in layers.style.enumerated() {
                 let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i], imageHeight: h, imageWidth: w)
                 guard interior.plane > 0 else { continue }
-                let f = try backend.makeTensor(interior)
+                let f = try buffer("features", interior)
                 try backend.crop(tacts.outputs[i], top: top, left: left, into: f)
-                let gt = try backend.makeTensor(out[k].shape)
+                let gt = try buffer("gram", out[k].shape)
                 try backend.gram(f, centered: false, into: gt)
                 try backend.axpy(Float(interior.plane) / Float(shapes[i].plane), gt, out[k])
             }
@@ -173,7 +183,7 @@ public final class TiledObjective: Objective {
                 if let ci = layers.content {
                     let (interior, top, left) = interiorRegion(t, layer: ci, full: shapes[ci])
                     if interior.plane > 0 {
-                        let f = try backend.makeTensor(interior), p = try backend.makeTensor(interior)
+                        let f = try buffer("features", interior), p = try buffer("target", interior)
                         try backend.crop(tacts.outputs[ci], top: top, left: left, into: f)
                         let (gy, gx) = featureOrigin(t, layer: ci)
                         try backend.crop(contentTarget!, top: gy, left: gx, into: p)
@@ -187,8 +197,8 @@ public final class TiledObjective: Objective {
                     if i == layers.content {
                         let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i])
                         guard interior.plane > 0 else { return }
-                        let f = try backend.makeTensor(interior), p = try backend.makeTensor(interior)
-                        let gi = try backend.makeTensor(interior)
+                        let f = try buffer("features", interior), p = try buffer("target", interior)
+                        let gi = try buffer("gradient", interior)
                         try backend.fill(gi, 0)
                         try backend.crop(tacts.outputs[i], top: top, left: left, into: f)
                         let (gy, gx) = featureOrigin(t, layer: i)
@@ -201,7 +211,7 @@ public final class TiledObjective: Objective {
                     for (k, si) in layers.style.enumerated() where si == i {
                         let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i])
                         guard interior.plane > 0 else { continue }
-                        let f = try backend.makeTensor(interior), gi = try backend.makeTensor(interior)
+                        let f = try buffer("features", interior), gi = try buffer("gradient", interior)
                         try backend.crop(tacts.outputs[i], top: top, left: left, into: f)
                         try backend.fill(gi, 0)
                         // accumulateGramBackward divides by the interior's H·W; the whole image's is N

@@ -105,7 +105,17 @@ public enum MemoryModel {
         var targets = 0
         if let c = content { targets += full.shapes[c].count }
         for i in style { let ch = full.shapes[i].channels; targets += (tile == nil ? 3 : 5) * ch * ch }
-        if tile != nil { targets += 3 * aw * ah }   // the tile's input
+        if let t = tile {
+            targets += 3 * aw * ah   // the tile's input
+            // interior crops, reused across tiles: features and gradient at the largest loss
+            // layer, plus the content target's crop
+            func interior(_ i: Int) -> Int {
+                let sh = full.shapes[i], st = architecture.alignment(upTo: i)
+                return sh.channels * min(sh.height, (t + st - 1) / st) * min(sh.width, (t + st - 1) / st)
+            }
+            let largest = ([content].compactMap { $0 } + style).map(interior).max() ?? 0
+            targets += 2 * largest + (content.map(interior) ?? 0)
+        }
         e.targets = 4 * targets
         switch options.optimizer {
         case .lbfgs: e.optimizer = 4 * n * (5 + 2 * options.lbfgsHistory)
