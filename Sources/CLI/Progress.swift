@@ -40,7 +40,8 @@ final class ProgressDisplay {
             let width = 24
             let filled = min(width, width * step.evaluation / max(total, 1))
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            let line = String(format: "\r%@ %d/%d  %@  %.2f s/it  ETA %@ ", bar, step.evaluation, total,
+            // \u{1B}[K clears what a longer previous line left behind
+            let line = String(format: "\r%@ %d/%d  %@  %.2f s/it  ETA %@\u{1B}[K", bar, step.evaluation, total,
                               Self.format(step.terms), perIt, Self.duration(eta))
             FileHandle.standardError.write(line.data(using: .utf8)!)
             if step.evaluation == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
