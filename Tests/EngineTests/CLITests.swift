@@ -30,6 +30,23 @@ final class CLITests: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
     }
 
+    /// The memory model against the measured peak resident memory of a fresh process (the CLI's
+    /// --json reports both), within 35%: a whole-image CPU run at 384².
+    func testMemoryEstimateMatchesMeasuredPeakOnCPU() throws {
+        let r = try cli(["stylize", Self.astronaut, Self.starryNight, "-o", "m.png", "--model", "random", "--backend", "cpu",
+                         "--size", "384", "--iterations", "3", "--lbfgs-history", "10", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        guard let report = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+              let peak = report["peakResidentBytes"] as? Int,
+              let plan = (report["plans"] as? [[String: Any]])?.last,
+              let estimate = plan["estimatedBytes"] as? Int
+        else { return XCTFail("stylize --json lacks the memory figures: \(r.stdout)") }
+        let ratio = Double(peak) / Double(estimate)
+        print(String(format: "memory model: estimate %d bytes, measured peak %d bytes, ratio %.3f", estimate, peak, ratio))
+        XCTAssertGreaterThan(ratio, 0.65, "measured \(peak) vs estimate \(estimate)")
+        XCTAssertLessThan(ratio, 1.35, "measured \(peak) vs estimate \(estimate)")
+    }
+
     // MARK: running the executable
 
     /// The executable built beside this test bundle (same scratch path), else the newest
