@@ -32,13 +32,16 @@ final class ParityTests: XCTestCase {
     /// Tuning overrides are parsed, and mistakes are errors rather than silently ignored.
     func testParameterOverrides() throws {
         var p = OpenCLBackend.Parameters()
-        try p.apply("convVectorWidth=8, convOutputBlock=24, path=clblast")
+        try p.apply("convVectorWidth=8, convOutputBlock=12, convRows=2, path=clblast")
         XCTAssertEqual(p.convVectorWidth, 8)
-        XCTAssertEqual(p.convOutputBlock, 24)
+        XCTAssertEqual(p.convOutputBlock, 12)
+        XCTAssertEqual(p.convRows, 2)
         XCTAssertEqual(p.path, .clblast)
         XCTAssertThrowsError(try p.apply("convVectorWidth=5"))
         XCTAssertThrowsError(try p.apply("noSuchKnob=1"))
         XCTAssertThrowsError(try p.apply("path"))
+        XCTAssertThrowsError(try p.apply("convOutputBlock=16,convRows=2"))
+        try p.apply("convOutputBlock=24,convRows=1")
     }
 
     /// `check` must notice a wrong kernel: a ReLU that leaks negatives is loaded through the

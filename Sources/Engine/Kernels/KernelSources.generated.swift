@@ -57,14 +57,18 @@ __kernel void bias_fill(__global float *y, __global const float *bias, const int
 //
 // Layout: input zero-padded to C×(H+2)×(W+2) by pad_input, plus CONV_VEC + 2 floats of slack so
 // the last vector of a row may read past the edge; weights OIHW; output C×H×W.
-// Work-items: dim 0 = group of CONV_VEC pixels of a row, dim 1 = row, dim 2 = block of CONV_OCB
-// output channels. CONV_VEC (4, 8 or 16) and CONV_OCB are build options.
+// Work-items: dim 0 = group of CONV_VEC pixels of a row, dim 1 = group of CONV_ROWS rows, dim 2 =
+// block of CONV_OCB output channels. Each weight loaded serves CONV_ROWS rows. CONV_VEC (4, 8 or
+// 16), CONV_OCB and CONV_ROWS are build options.
 
 #ifndef CONV_OCB
 #define CONV_OCB 16
 #endif
 #ifndef CONV_VEC
 #define CONV_VEC 16
+#endif
+#ifndef CONV_ROWS
+#define CONV_ROWS 1
 #endif
 
 #if CONV_VEC == 16
@@ -96,34 +100,41 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
                              __global const float *bias, __global float *y, const int Cin,
                              const int Cout, const int H, const int W, const int useBias) {
     const int x0 = get_global_id(0) * CONV_VEC;
-    const int row = get_global_id(1);
+    const int row0 = get_global_id(1) * CONV_ROWS;
     const int oc0 = get_global_id(2) * CONV_OCB;
     const int PW = W + 2, PH = H + 2;
-    vec_t acc[CONV_OCB];
-    for (int o = 0; o < CONV_OCB; o++) acc[o] = (vec_t)(0.0f);
-    // weights of the block: w[(oc·Cin + ic)·9 + k]; channels past Cout repeat the last one
+    vec_t acc[CONV_ROWS][CONV_OCB];
+    for (int r = 0; r < CONV_ROWS; r++)
+        for (int o = 0; o < CONV_OCB; o++) acc[r][o] = (vec_t)(0.0f);
+    // weights of the block: w[(oc·Cin + ic)·9 + k]; channels past Cout repeat the last one.
+    // Rows past H read the padded buffer's zero border or slack and are never stored.
     for (int ic = 0; ic < Cin; ic++) {
-        __global const float *src = xp + (ic * PH + row) * PW + x0;
+        __global const float *src = xp + (ic * PH + row0) * PW + x0;
         for (int k = 0; k < 9; k++) {
             const int ky = k / 3, kx = k - ky * 3;
-            const vec_t v = VLOAD(0, src + ky * PW + kx);
+            vec_t v[CONV_ROWS];
+            for (int r = 0; r < CONV_ROWS; r++) v[r] = VLOAD(0, src + (ky + r) * PW + kx);
             for (int o = 0; o < CONV_OCB; o++) {
-                const int oc = min(oc0 + o, Cout - 1);
-                acc[o] = mad((vec_t)(w[(oc * Cin + ic) * 9 + k]), v, acc[o]);
+                const float wk = w[(min(oc0 + o, Cout - 1) * Cin + ic) * 9 + k];
+                for (int r = 0; r < CONV_ROWS; r++) acc[r][o] = mad((vec_t)(wk), v[r], acc[r][o]);
             }
         }
     }
-    for (int o = 0; o < CONV_OCB; o++) {
-        const int oc = oc0 + o;
-        if (oc >= Cout) break;
-        const vec_t r = acc[o] + (vec_t)(useBias ? bias[oc] : 0.0f);
-        __global float *dst = y + (oc * H + row) * W + x0;
-        if (x0 + CONV_VEC <= W) {
-            VSTORE(r, 0, dst);
-        } else {
-            float lanes[CONV_VEC];
-            VSTORE(r, 0, lanes);
-            for (int i = 0; x0 + i < W; i++) dst[i] = lanes[i];
+    for (int r = 0; r < CONV_ROWS; r++) {
+        const int row = row0 + r;
+        if (row >= H) break;
+        for (int o = 0; o < CONV_OCB; o++) {
+            const int oc = oc0 + o;
+            if (oc >= Cout) break;
+            const vec_t res = acc[r][o] + (vec_t)(useBias ? bias[oc] : 0.0f);
+            __global float *dst = y + (oc * H + row) * W + x0;
+            if (x0 + CONV_VEC <= W) {
+                VSTORE(res, 0, dst);
+            } else {
+                float lanes[CONV_VEC];
+                VSTORE(res, 0, lanes);
+                for (int i = 0; x0 + i < W; i++) dst[i] = lanes[i];
+            }
         }
     }
 }
