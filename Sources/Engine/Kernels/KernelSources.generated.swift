@@ -85,15 +85,15 @@ typedef float4 vec_t;
 #define VSTORE vstore4
 #endif
 
-// xp[c, y + 1, x + 1] = x[c, y, x]; the one-pixel border is zero. One work-item per padded pixel.
+// xp[c, y + 1, x + 1] = x[c, y, x]; the one-pixel border is zero. Work-items: (padded x, padded y,
+// channel), so no index needs dividing.
 __kernel void pad_input(__global const float *x, __global float *xp, const int C, const int H,
                         const int W) {
-    const int idx = get_global_id(0);
+    const int px = get_global_id(0), py = get_global_id(1), c = get_global_id(2);
     const int PW = W + 2, PH = H + 2;
-    if (idx >= C * PH * PW) return;
-    const int c = idx / (PH * PW), r = idx - c * PH * PW, py = r / PW, px = r - py * PW;
+    if (px >= PW || py >= PH || c >= C) return;
     const int y = py - 1, xx = px - 1;
-    xp[idx] = (y >= 0 && y < H && xx >= 0 && xx < W) ? x[(c * H + y) * W + xx] : 0.0f;
+    xp[(c * PH + py) * PW + px] = (y >= 0 && y < H && xx >= 0 && xx < W) ? x[(c * H + y) * W + xx] : 0.0f;
 }
 
 __kernel void conv3x3_direct(__global const float *xp, __global const float *w,

@@ -209,7 +209,7 @@ public final class OpenCLBackend: Backend {
         let rowsPer = parameters.convRows
         // slack: the last vector of a row may read past it, and a row group may run past the last row
         let xp = try scratchBuffer(padded + vec + 2 + (rowsPer - 1) * (w + 2))
-        try context.launch(try kernel("pad_input", .convDirect), global: [padded],
+        try context.launch(try kernel("pad_input", .convDirect), global: [w + 2, h + 2, cin],
                            [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w))],
                            work: .bytes(8.0 * Double(padded)))
         try context.launch(try kernel("conv3x3_direct", .convDirect), global: [(w + vec - 1) / vec, (h + rowsPer - 1) / rowsPer, (cout + ocb - 1) / ocb],
