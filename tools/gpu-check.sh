@@ -29,4 +29,4 @@ cat "$out/bench.json"
 start=$(date +%s.%N)
 "$ns" bench iterations --backend opencl --sizes 512 --iterations 500 --warmup 0 --json > "$out/bench-500.json" 2>&1
 end=$(date +%s.%N)
-echo "500 iterations at 512: $(echo "$end - $start" | bc) s wall" | tee "$out/500.txt"
+echo "500 iterations at 512: $(awk "BEGIN { print $end - $start }") s wall" | tee "$out/500.txt"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Packages a release build with the shared libraries it needs, for running on another x86-64
 # Linux machine (for example one with a GPU and its vendor's OpenCL driver but no Swift):
-#   bash tools/package.sh [OUT_DIR]          (default: dist/neural-style)
+#   bash tools/package.sh [OUT_DIR]          (default: dist/neural-style; also OUT_DIR.tar.gz)
 #   OUT_DIR/neural-style devices             (the wrapper sets LD_LIBRARY_PATH)
+# The binary and libraries are stripped; the tarball (about 35 MB) is what to copy: on the other
+# machine, tar -xzf neural-style.tar.gz && neural-style/gpu-check.sh results
 # The OpenCL loader (libOpenCL.so.1) is bundled; the device driver is the target machine's own
 # ICD (/etc/OpenCL/vendors/*.icd, or OCL_ICD_VENDORS pointing at a folder of .icd files).
 # PoCL is deliberately not bundled. Weights are not bundled: copy a .nsw file and pass
@@ -30,5 +32,8 @@ exec "$here/lib/neural-style" "$@"
 WRAP
 chmod +x "$out/neural-style"
 cp tools/gpu-check.sh "$out/"
-du -sh "$out"
-echo "packaged into $out; try: $out/neural-style devices"
+strip "$out/lib/neural-style"
+strip --strip-unneeded "$out"/lib/*.so* 2>/dev/null || true
+tar -czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
+du -sh "$out" "$out.tar.gz"
+echo "packaged into $out and $out.tar.gz; try: $out/neural-style devices"
