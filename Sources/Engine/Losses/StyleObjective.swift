@@ -71,11 +71,9 @@ public final class StyleObjective {
         let wantGrad = gradient != nil
         for (k, i) in layers.style.enumerated() {
             try backend.gram(acts.outputs[i], centered: config.centeredGram, into: grams[k])
-            let w = config.styleWeight * layers.styleWeights[k]
-            let v = try backend.styleLoss(grams[k], target: styleTargets[k], weight: w, gradient: wantGrad ? gramGrads[k] : nil)
-            terms.stylePerLayer.append(v)
-            terms.style += Double(w) * v
         }
+        try backend.addStyleTerms(&terms, grams: grams, targets: styleTargets, gradients: wantGrad ? gramGrads : nil,
+                                  config: config, layerWeights: layers.styleWeights)
         if let ci = layers.content, !wantGrad {
             terms.content = try backend.contentLoss(acts.outputs[ci], target: contentTarget!, weight: 1, accumulateGradient: nil)
         }
@@ -92,10 +90,7 @@ public final class StyleObjective {
             }
             try backend.copy(dx, into: gradient)
         }
-        if config.tvWeight > 0 {
-            terms.tvRaw = try backend.tvLoss(x, kind: config.tv, weight: config.tvWeight, accumulateGradient: gradient)
-            terms.tv = Double(config.tvWeight) * terms.tvRaw
-        }
+        try backend.addTVTerm(&terms, x: x, config: config, gradient: gradient)
         return terms
     }
 }

@@ -169,45 +169,36 @@ public final class TiledObjective: Objective {
         let shapes = network.shapes(height: height, width: width)
         let all = tiles(height: height, width: width)
         if !layers.style.isEmpty { try accumulateGrams(x, height: height, width: width, into: grams) }
-        for (k, _) in layers.style.enumerated() {
-            let w = config.styleWeight * layers.styleWeights[k]
-            let v = try backend.styleLoss(grams[k], target: styleTargets[k], weight: w, gradient: gradient != nil ? gramGrads[k] : nil)
-            terms.stylePerLayer.append(v)
-            terms.style += Double(w) * v
-        }
+        try backend.addStyleTerms(&terms, grams: grams, targets: styleTargets, gradients: gradient != nil ? gramGrads : nil,
+                                  config: config, layerWeights: layers.styleWeights)
         if let g = gradient { try backend.fill(g, 0) }
         let needPass2 = gradient != nil || layers.content != nil
         if needPass2 {
             for t in all {
                 let tacts = try forwardTile(x, t, upTo: layers.last)
-                if let ci = layers.content {
+                // The content term of the tile's interior: its value, and with `grad` its gradient
+                // added there. Normalised by the whole map, so weighted by the interior's share.
+                func contentTerm(into grad: Tensor?) throws {
+                    guard let ci = layers.content else { return }
                     let (interior, top, left) = interiorRegion(t, layer: ci, full: shapes[ci])
-                    if interior.plane > 0 {
-                        let f = try buffer("features", interior), p = try buffer("target", interior)
-                        try backend.crop(tacts.outputs[ci], top: top, left: left, into: f)
-                        let (gy, gx) = featureOrigin(t, layer: ci)
-                        try backend.crop(contentTarget!, top: gy, left: gx, into: p)
-                        let share = Double(interior.count) / Double(shapes[ci].count)
-                        terms.content += share * (try backend.contentLoss(f, target: p, weight: 1, accumulateGradient: nil))
-                    }
+                    guard interior.plane > 0 else { return }
+                    let f = try buffer("features", interior), p = try buffer("target", interior)
+                    try backend.crop(tacts.outputs[ci], top: top, left: left, into: f)
+                    let (gy, gx) = featureOrigin(t, layer: ci)
+                    try backend.crop(contentTarget!, top: gy, left: gx, into: p)
+                    let share = Double(interior.count) / Double(shapes[ci].count)
+                    let gi = grad == nil ? nil : try buffer("gradient", interior)
+                    if let gi { try backend.fill(gi, 0) }
+                    terms.content += share * (try backend.contentLoss(f, target: p, weight: Float(share), accumulateGradient: gi))
+                    if let grad, let gi { try backend.accumulateCrop(gi, top: top, left: left, into: grad) }
                 }
-                guard let gradient = gradient else { continue }
+                guard let gradient = gradient else {
+                    try contentTerm(into: nil)
+                    continue
+                }
                 let xt = inputBuffer!.reshaped(Shape(3, t.ey1 - t.ey0, t.ex1 - t.ex0))
                 let dxt = try network.backward(xt, acts: tacts, from: layers.last) { i, grad in
-                    if i == layers.content {
-                        let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i])
-                        guard interior.plane > 0 else { return }
-                        let f = try buffer("features", interior), p = try buffer("target", interior)
-                        let gi = try buffer("gradient", interior)
-                        try backend.fill(gi, 0)
-                        try backend.crop(tacts.outputs[i], top: top, left: left, into: f)
-                        let (gy, gx) = featureOrigin(t, layer: i)
-                        try backend.crop(contentTarget!, top: gy, left: gx, into: p)
-                        // the content loss is normalised by the whole map: weight N_t/N
-                        let share = Float(interior.count) / Float(shapes[i].count)
-                        _ = try backend.contentLoss(f, target: p, weight: share, accumulateGradient: gi)
-                        try backend.accumulateCrop(gi, top: top, left: left, into: grad)
-                    }
+                    if i == layers.content { try contentTerm(into: grad) }
                     for (k, si) in layers.style.enumerated() where si == i {
                         let (interior, top, left) = interiorRegion(t, layer: i, full: shapes[i])
                         guard interior.plane > 0 else { continue }
@@ -224,10 +215,7 @@ public final class TiledObjective: Objective {
                 try backend.accumulateCrop(dxt, top: t.ey0, left: t.ex0, into: gradient)
             }
         }
-        if config.tvWeight > 0 {
-            terms.tvRaw = try backend.tvLoss(x, kind: config.tv, weight: config.tvWeight, accumulateGradient: gradient)
-            terms.tv = Double(config.tvWeight) * terms.tvRaw
-        }
+        try backend.addTVTerm(&terms, x: x, config: config, gradient: gradient)
         return terms
     }
 }
