@@ -6,7 +6,8 @@ import XCTest
 final class LargeImageTests: XCTestCase {
     /// An image large enough for several tiles with the relu5_1 halo (80 px): 3×3 tiles of 48 px
     /// interior at 136×120 — every tile's halo is clipped at some edge, the middle one at none.
-    func compareTiledWithWhole(backend: Backend, layers: [String], content: String?) throws {
+    func compareTiledWithWhole(backend: Backend, layers: [String], content: String?,
+                               gradientTolerance: Float = 1e-4) throws {
         let h = 136, w = 120
         var rng = SeededRandom(seed: 21)
         var config = LossConfig()
@@ -32,12 +33,21 @@ final class LargeImageTests: XCTestCase {
         // gradient: max |tiled − whole| relative to max |whole|; float sums in another order
         let a = try backend.download(g2), b = try backend.download(g1)
         let err = zip(a, b).map { abs($0 - $1) }.max()! / b.map(abs).max()!
-        XCTAssertLessThan(err, 1e-4, "tiled gradient differs from the whole-image gradient by \(err)")
+        XCTAssertLessThan(err, gradientTolerance, "tiled gradient differs from the whole-image gradient by \(err)")
     }
 
+    /// With the plain convolutions (im2col + GEMM) tiles and whole image differ only in summation
+    /// order. The default Winograd F(4×4, 3×3) rounds a little differently wherever a tile's origin
+    /// is not on the whole image's 4-pixel Winograd grid (from conv4_1 on, for 48 px tiles), and
+    /// a near-tied max-pooling choice that flips then moves a gradient contribution to the next
+    /// pixel: measured 5.5e-4 relative, so that case gets a looser bound.
     func testTiledEqualsWholeOnCPU() throws {
-        try compareTiledWithWhole(backend: CPUBackend(), layers: ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
-                                  content: "relu4_2")
+        let layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+        let plain = CPUBackend()
+        plain.parameters.winogradMinChannels = nil
+        plain.parameters.col2imForFewOutputs = false
+        try compareTiledWithWhole(backend: plain, layers: layers, content: "relu4_2")
+        try compareTiledWithWhole(backend: CPUBackend(), layers: layers, content: "relu4_2", gradientTolerance: 2e-3)
     }
 
     func testTiledEqualsWholeOnOpenCL() throws {
@@ -124,7 +134,7 @@ final class LargeImageTests: XCTestCase {
             let m = "\(e)"
             XCTAssertTrue(m.contains("too small for any image"), m)
         }
-        o.memoryLimit = 400 << 20
+        o.memoryLimit = 800 << 20
         let t1 = try StyleTransfer(backend: CPUBackend(), weights: .random(.vgg19, seed: 1), options: o)
         XCTAssertThrowsError(try t1.plan(width: 4096, height: 4096, styleWidth: 4096, styleHeight: 4096, iterations: 1)) { e in
             let m = "\(e)"

@@ -18,15 +18,30 @@ final class ParityTests: XCTestCase {
         }
     }
 
-    /// The CPU backend's fast paths (Winograd F(2×2, 3×3) convolutions) against its plain forms,
-    /// on the same table.
+    /// The CPU backend's fast paths (Winograd F(2×2, 3×3), GEMM + col2im) against its plain
+    /// forms, on the same table, with small bands so every shape is split into several.
     func testCPUFastPathsMatchThePlainReference() throws {
         let fast = CPUBackend()
         XCTAssertNotNil(fast.parameters.winogradMinChannels)
+        XCTAssertTrue(fast.parameters.col2imForFewOutputs)
         fast.parameters.winogradMinChannels = 4   // Winograd on every table shape but the 3-channel ones
-        let results = ParityCheck.run(on: fast)
-        XCTAssertGreaterThan(results.filter { $0.op.hasPrefix("conv3x3") }.count, 8)
-        for r in results where !r.passed { XCTFail("cpu: " + ParityCheck.format(r)) }
+        fast.parameters.winogradBandBudget = 1
+        fast.parameters.winogradMinTiles = 8      // bands of 2+ tile rows
+        fast.parameters.im2colBudget = 2000       // col2im (64 → 3 at 9×7) in 2 bands
+        let convs = OpCase.all().filter { $0.op.hasPrefix("conv3x3") }
+        XCTAssertTrue(convs.contains { $0.shape.hasPrefix("64→3") })
+        XCTAssertEqual(fast.parameters.convMethod(cin: 64, cout: 3), .col2im)
+        XCTAssertGreaterThan(fast.parameters.convBandRows(.col2im, cin: 64, cout: 3, height: 9, width: 7), 1)
+        XCTAssertLessThan(fast.parameters.convBandRows(.col2im, cin: 64, cout: 3, height: 9, width: 7), 9)
+        for tile in [2, 4] {
+            fast.parameters.winogradTile = tile
+            let results = ParityCheck.run(on: fast, cases: convs)
+            XCTAssertGreaterThan(results.count, 8)
+            for r in results {
+                XCTAssertTrue(r.passed, "cpu, F(\(tile)×\(tile), 3×3): " + ParityCheck.format(r))
+            }
+            print("F(\(tile)x\(tile),3x3) worst error", results.map(\.error).max() ?? 0)
+        }
     }
 
     /// Tuning overrides are parsed, and mistakes are errors rather than silently ignored.

@@ -13,9 +13,10 @@ public struct ParityCheck {
 
     public static func run(on backend: Backend, cases: [OpCase] = OpCase.all(),
                            progress: ((Result) -> Void)? = nil) -> [Result] {
-        // the plainest CPU forms (im2col + GEMM convolutions, no Winograd) are the reference
+        // the plainest CPU forms (im2col + GEMM convolutions, no Winograd or col2im) are the reference
         let reference = CPUBackend()
         reference.parameters.winogradMinChannels = nil
+        reference.parameters.col2imForFewOutputs = false
         return cases.map { c in
             let result: Result
             do {

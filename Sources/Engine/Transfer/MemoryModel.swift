@@ -41,7 +41,7 @@ public enum MemoryModel {
     public static func estimate(architecture: Architecture, options: TransferOptions, width: Int, height: Int,
                                 styleWidth: Int, styleHeight: Int, backendKind: String,
                                 openCLPath: OpenCLBackend.Parameters.Path = .direct,
-                                im2colBudget: Int = 16 << 20, winogradMinChannels: Int? = nil,
+                                im2colBudget: Int = 16 << 20, cpuParameters: CPUBackend.Parameters = .init(),
                                 tile: Int? = nil) -> MemoryEstimate {
         var e = MemoryEstimate()
         let layers = architecture.layers
@@ -82,11 +82,16 @@ public enum MemoryModel {
             switch l.kind {
             case .conv(_, let cin, let cout):
                 weightFloats += 2 * (cout * cin * 9) + cout
-                if backendKind == "cpu", let t = winogradMinChannels, cin >= t, cout >= t {
-                    weightFloats += 2 * 16 * cin * cout   // transformed copies, forward and backward
-                }
                 let k = cin * 9
-                if backendKind == "cpu" || openCLPath == .clblast {
+                if backendKind == "cpu" {
+                    // transformed Winograd copies, forward and backward
+                    let positions = (cpuParameters.winogradTile + 2) * (cpuParameters.winogradTile + 2)
+                    if cpuParameters.convMethod(cin: cin, cout: cout) == .winograd { weightFloats += positions * cin * cout }
+                    if cpuParameters.convMethod(cin: cout, cout: cin) == .winograd { weightFloats += positions * cin * cout }
+                    scratchFloats = max(scratchFloats,
+                                        cpuParameters.convScratchFloats(cin: cin, cout: cout, height: s.height, width: s.width),
+                                        cpuParameters.convScratchFloats(cin: cout, cout: cin, height: s.height, width: s.width))
+                } else if openCLPath == .clblast {
                     let band = max(1, min(s.height, im2colBudget / max(k * s.width, 1)))
                     scratchFloats = max(scratchFloats, k * band * s.width)
                 } else {

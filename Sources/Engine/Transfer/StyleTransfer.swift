@@ -71,8 +71,8 @@ public final class StyleTransfer {
         return MemoryModel.estimate(architecture: network.architecture, options: options, width: width, height: height,
                                     styleWidth: styleWidth, styleHeight: styleHeight, backendKind: backend.kind,
                                     openCLPath: cl?.path ?? .direct,
-                                    im2colBudget: cl?.parameters.im2colBudget ?? (backend as? CPUBackend)?.parameters.im2colBudget ?? (16 << 20),
-                                    winogradMinChannels: (backend as? CPUBackend)?.parameters.winogradMinChannels,
+                                    im2colBudget: cl?.parameters.im2colBudget ?? (16 << 20),
+                                    cpuParameters: (backend as? CPUBackend)?.parameters ?? .init(),
                                     tile: tile)
     }
 

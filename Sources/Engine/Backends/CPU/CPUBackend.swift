@@ -35,7 +35,17 @@ public final class CPUBackend: Backend {
         public var chunk = 1 << 16
         /// Winograd F(2×2, 3×3) for convolutions with at least this many input and output
         /// channels (nil: always im2col + GEMM, the plainest form, which `check` uses as reference).
-        public var winogradMinChannels: Int? = 256
+        public var winogradMinChannels: Int? = 64
+        /// Winograd output tile m: F(m×m, 3×3) with m = 2 or 4.
+        public var winogradTile = 4
+        /// Winograd works in bands of tile rows whose transformed inputs and products fit this
+        /// many floats (small enough to stay in cache), but with at least `winogradMinTiles`
+        /// tiles per band (wide enough for efficient GEMMs).
+        public var winogradBandBudget = 2 << 20
+        public var winogradMinTiles = 256
+        /// GEMM + col2im for convolutions with cout · 9 ≤ cin (conv1_1's backward pass);
+        /// false: im2col + GEMM.
+        public var col2imForFewOutputs = true
         public init() {}
     }
     public var parameters = Parameters()
@@ -57,6 +67,10 @@ public final class CPUBackend: Backend {
                 guard kv.count == 2 else { continue }
                 switch kv[0] {
                 case "winogradMinChannels": parameters.winogradMinChannels = Int(kv[1])   // "off" disables
+                case "winogradTile": if let v = Int(kv[1]), v == 2 || v == 4 { parameters.winogradTile = v }
+                case "winogradBandBudget": if let v = Int(kv[1]), v > 0 { parameters.winogradBandBudget = v }
+                case "winogradMinTiles": if let v = Int(kv[1]), v > 0 { parameters.winogradMinTiles = v }
+                case "col2imForFewOutputs": parameters.col2imForFewOutputs = kv[1] != "off" && kv[1] != "false"
                 case "im2colBudget": if let v = Int(kv[1]), v > 0 { parameters.im2colBudget = v }
                 case "chunk": if let v = Int(kv[1]), v > 0 { parameters.chunk = v }
                 default: break

@@ -1,34 +1,118 @@
 import CBLAS
 import Foundation
 
+extension CPUBackend.Parameters {
+    /// How the CPU backend computes a 3×3 convolution of a given shape.
+    public enum ConvMethod: String { case im2col, winograd, col2im }
+
+    public func convMethod(cin: Int, cout: Int) -> ConvMethod {
+        if let minC = winogradMinChannels, cin >= minC, cout >= minC { return .winograd }
+        if col2imForFewOutputs, cout * 9 <= cin { return .col2im }
+        return .im2col
+    }
+
+    /// Rows per band: image rows (im2col, col2im) or tile rows (Winograd).
+    public func convBandRows(_ method: ConvMethod, cin: Int, cout: Int, height h: Int, width w: Int) -> Int {
+        switch method {
+        case .im2col: return max(1, min(h, im2colBudget / max(cin * 9 * w, 1)))
+        case .col2im: return max(1, min(h, im2colBudget / max(9 * cout * w, 1) - 2))
+        case .winograd:
+            let m = winogradTile, positions = (m + 2) * (m + 2)
+            let tilesW = (w + m - 1) / m, tilesH = (h + m - 1) / m
+            let budgetRows = winogradBandBudget / max(positions * (cin + cout) * tilesW, 1)
+            let minRows = (winogradMinTiles + tilesW - 1) / tilesW
+            return max(1, min(tilesH, max(budgetRows, minRows)))
+        }
+    }
+
+    /// Floats of scratch a convolution of this shape uses (the memory model counts the largest).
+    public func convScratchFloats(cin: Int, cout: Int, height h: Int, width w: Int) -> Int {
+        let method = convMethod(cin: cin, cout: cout)
+        let rows = convBandRows(method, cin: cin, cout: cout, height: h, width: w)
+        switch method {
+        case .im2col: return cin * 9 * rows * w
+        case .col2im: return 9 * cout * (rows + 2) * w
+        case .winograd: return (winogradTile + 2) * (winogradTile + 2) * (cin + cout) * rows * ((w + winogradTile - 1) / winogradTile)
+        }
+    }
+}
+
 extension CPUBackend {
-    /// im2col in row bands + SGEMM: y[Cout, band] = W[Cout, Cin·9] · col[Cin·9, band].
+    /// y = conv3x3(x, W) + b, by the method `parameters` picks for the shape; every method is
+    /// checked against im2col + GEMM by the parity table.
     public func conv3x3(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) throws {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
         let cout = y.shape.channels
         precondition(y.shape == Shape(cout, h, w) && weight.count == cout * cin * 9)
-        let k = cin * 9
-        let flops = 2.0 * Double(cout) * Double(k) * Double(h * w)
-        if let minC = parameters.winogradMinChannels, cin >= minC, cout >= minC {
-            return timed("conv3x3_winograd", .flops(flops)) { conv3x3Winograd(x, weight: weight, bias: bias, into: y) }
+        let flops = 2.0 * Double(cout) * Double(cin * 9) * Double(h * w)
+        switch parameters.convMethod(cin: cin, cout: cout) {
+        case .winograd: timed("conv3x3_winograd", .flops(flops)) { conv3x3Winograd(x, weight: weight, bias: bias, into: y) }
+        case .col2im: timed("conv3x3_col2im", .flops(flops)) { conv3x3Col2im(x, weight: weight, bias: bias, into: y) }
+        case .im2col: timed("conv3x3", .flops(flops)) { conv3x3Im2col(x, weight: weight, bias: bias, into: y) }
         }
-        let bandRows = max(1, min(h, parameters.im2colBudget / max(k * w, 1)))
+    }
+
+    /// im2col in row bands + SGEMM: y[Cout, band] = W[Cout, Cin·9] · col[Cin·9, band].
+    func conv3x3Im2col(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
+        let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
+        let cout = y.shape.channels
+        let k = cin * 9
+        let bandRows = parameters.convBandRows(.im2col, cin: cin, cout: cout, height: h, width: w)
         let col = scratchBuffer(k * bandRows * w)
-        timed("conv3x3", .flops(flops)) {
-            let xp = x.cpu, yp = y.cpu, wp = weight.cpu
-            var r0 = 0
-            while r0 < h {
-                let rows = min(bandRows, h - r0)
-                im2col(xp, channels: cin, height: h, width: w, firstRow: r0, rows: rows, into: col)
-                let n = rows * w
-                if let b = bias {
-                    let bp = b.cpu
-                    for o in 0..<cout { (yp + o * h * w + r0 * w).update(repeating: bp[o], count: n) }
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(n), Int32(k),
-                            1, wp, Int32(k), col, Int32(n), bias == nil ? 0 : 1, yp + r0 * w, Int32(h * w))
-                r0 += rows
+        let xp = x.cpu, yp = y.cpu, wp = weight.cpu
+        var r0 = 0
+        while r0 < h {
+            let rows = min(bandRows, h - r0)
+            im2col(xp, channels: cin, height: h, width: w, firstRow: r0, rows: rows, into: col)
+            let n = rows * w
+            if let b = bias {
+                let bp = b.cpu
+                for o in 0..<cout { (yp + o * h * w + r0 * w).update(repeating: bp[o], count: n) }
             }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(n), Int32(k),
+                        1, wp, Int32(k), col, Int32(n), bias == nil ? 0 : 1, yp + r0 * w, Int32(h * w))
+            r0 += rows
+        }
+    }
+
+    /// For few output channels and many inputs (the backward pass of conv1_1, 64 → 3), im2col
+    /// would copy the input nine times for a GEMM with only `cout` rows. Instead, per band of
+    /// input rows, one GEMM per output channel gives the nine shifted partial planes
+    ///   Z_o[ky·3 + kx, p] = Σ_c w[o, c, ky, kx] · x[c, p]      (9 × band, K = cin)
+    /// and y[o, i, j] = Σ_{ky,kx} Z_o[ky·3 + kx, (i + ky − 1, j + kx − 1)], zero outside the image.
+    /// A band of output rows r0..<r0+rows reads input rows r0 − 1 ... r0 + rows.
+    func conv3x3Col2im(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
+        let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
+        let cout = y.shape.channels
+        let bandRows = parameters.convBandRows(.col2im, cin: cin, cout: cout, height: h, width: w)
+        let z = scratchBuffer(9 * cout * (bandRows + 2) * w)
+        let xp = x.cpu, yp = y.cpu, wp = weight.cpu
+        var r0 = 0
+        while r0 < h {
+            let rows = min(bandRows, h - r0)
+            let in0 = max(r0 - 1, 0), in1 = min(r0 + rows + 1, h)   // input rows read
+            let n = (in1 - in0) * w
+            for o in 0..<cout {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9, Int32(n), Int32(cin), 1,
+                            wp + o * cin * 9, 9, xp + in0 * w, Int32(h * w), 0, z + o * 9 * n, Int32(n))
+            }
+            DispatchQueue.concurrentPerform(iterations: cout * rows) { job in
+                let o = job / rows, i = r0 + job % rows
+                let out = yp + o * h * w + i * w
+                out.update(repeating: bias.map { $0.cpu[o] } ?? 0, count: w)
+                for ky in 0..<3 {
+                    let sy = i + ky - 1
+                    if sy < 0 || sy >= h { continue }
+                    for kx in 0..<3 {
+                        let src = z + (o * 9 + ky * 3 + kx) * n + (sy - in0) * w
+                        // out[j] += src[j + kx − 1] for j + kx − 1 in [0, w)
+                        let lo = kx == 0 ? 1 : 0, hi = kx == 2 ? w - 1 : w
+                        let shifted = src + kx - 1
+                        for j in lo..<hi { out[j] += shifted[j] }
+                    }
+                }
+            }
+            r0 += rows
         }
     }
 

@@ -1,139 +1,322 @@
 import CBLAS
 import Foundation
 
-/// Winograd F(2×2, 3×3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-/// Networks"): each 2×2 block of outputs comes from a 4×4 block of inputs with 16 multiplies per
-/// input channel instead of 36, so the GEMM work falls 2.25×.
+/// Winograd convolution F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+/// Networks"): each m×m block of outputs comes from an α×α block of inputs (α = m + 2) with α²
+/// multiplies per input channel instead of 9m², so the GEMM work falls 2.25× for m = 2 and 4×
+/// for m = 4 (the default; its transforms have larger coefficients, so it rounds a little more).
 ///
 ///   U = G g Gᵀ (weights, once per weight tensor, cached)   V = Bᵀ d B (input tiles)
-///   M_ξ = U_ξ · V_ξ for each of the 16 positions ξ (16 SGEMMs: Cout×Cin by Cin×tiles)
+///   M_ξ = U_ξ · V_ξ for each of the α² positions ξ (α² SGEMMs: Cout×Cin by Cin×tiles)
 ///   Y = Aᵀ M A (outputs)
 ///
-/// Layout: V[ξ][c][t] and M[ξ][o][t] over the tiles t of a band of tile rows, sized to fit
-/// `Parameters.im2colBudget` floats. The cache of transformed weights is dropped for a tensor
-/// whenever the backend writes it (upload, fill, copy). Tile (ty, tx) reads input rows 2ty−1…2ty+2 and columns
-/// 2tx−1…2tx+2 (zero outside the image) and writes output rows 2ty, 2ty+1, columns 2tx, 2tx+1.
+/// Layout: V[ξ][c][t] and M[ξ][o][t] over the tiles t of a band of tile rows, sized by
+/// `Parameters.winogradBandBudget` and `winogradMinTiles`. Tile (ty, tx) reads input rows
+/// m·ty − 1 … m·ty + m and the same columns (zero outside the image), and writes output rows and
+/// columns m·ty … m·ty + m − 1 (those inside the image).
+///
+/// The transforms work a whole tile row at a time so that every loop is unit-stride: an input row,
+/// zero-padded (padded column p is input column p − 1), is split into its m phases
+/// P_k[t] = padded[m·t + k], and tile t's columns are then P_{s mod m}[t + s / m] for s < α.
+struct WinogradTransform {
+    let m: Int
+    var alpha: Int { m + 2 }
+    let g: [[Float]]    // α × 3
+    let bt: [[Float]]   // α × α
+    let at: [[Float]]   // m × α
+
+    /// Nonzero coefficients of each row of a matrix.
+    static func terms(_ rows: [[Float]]) -> [[(index: Int, coefficient: Float)]] {
+        rows.map { row in row.enumerated().compactMap { $0.element == 0 ? nil : ($0.offset, $0.element) } }
+    }
+
+    /// Interpolation points 0, 1, −1.
+    static let f2 = WinogradTransform(
+        m: 2,
+        g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+        bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+        at: [[1, 1, 1, 0], [0, 1, -1, -1]])
+
+    /// Interpolation points 0, 1, −1, 2, −2.
+    static let f4 = WinogradTransform(
+        m: 4,
+        g: [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+            [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]],
+        bt: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+             [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+        at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])
+
+    static func forTile(_ m: Int) -> WinogradTransform {
+        precondition(m == 2 || m == 4, "Winograd output tile must be 2 or 4, not \(m)")
+        return m == 2 ? f2 : f4
+    }
+}
+
 /// Transformed weights, kept while the weight tensor they came from lives.
 struct WinogradWeights {
     weak var source: Storage?
+    let tile: Int
     let transformed: CPUStorage
 }
 
 extension CPUBackend {
-    /// U for a weight tensor: 16 × Cout × Cin, cached by the tensor's storage.
-    func winogradWeights(_ weight: Tensor, cout: Int, cin: Int) -> UnsafeMutablePointer<Float> {
+    /// U for a weight tensor: α² × Cout × Cin, cached by the tensor's storage. The cache entry is
+    /// dropped whenever the backend writes the tensor (upload, fill, copy).
+    func winogradWeights(_ weight: Tensor, cout: Int, cin: Int, _ f: WinogradTransform) -> UnsafeMutablePointer<Float> {
         let key = ObjectIdentifier(weight.storage)
-        if let cached = winogradCache[key], cached.source === weight.storage { return cached.transformed.pointer }
+        if let cached = winogradCache[key], cached.source === weight.storage, cached.tile == f.m {
+            return cached.transformed.pointer
+        }
         // entries whose weights are gone (their identifier may be reused) are dropped
         winogradCache = winogradCache.filter { $0.value.source != nil }
-        let u = CPUStorage(count: 16 * cout * cin)
+        let alpha = f.alpha
+        let u = CPUStorage(count: alpha * alpha * cout * cin)
         let up = u.pointer, wp = weight.cpu
+        let g = f.g
         DispatchQueue.concurrentPerform(iterations: cout) { o in
-          withUnsafeTemporaryAllocation(of: Float.self, capacity: 12) { tb in
-            let t = tb.baseAddress!
+            var t = [Float](repeating: 0, count: alpha * 3)
             for c in 0..<cin {
-                let g = wp + (o * cin + c) * 9
-                // t = G·g (4×3): rows g0, (g0+g1+g2)/2, (g0−g1+g2)/2, g2
-                for j in 0..<3 {
-                    let a = g[j], b = g[3 + j], d = g[6 + j]
-                    t[j] = a; t[3 + j] = (a + b + d) * 0.5; t[6 + j] = (a - b + d) * 0.5; t[9 + j] = d
+                let k = wp + (o * cin + c) * 9
+                // t = G·k (α×3), then U = t·Gᵀ (α×α)
+                for i in 0..<alpha {
+                    for j in 0..<3 { t[i * 3 + j] = g[i][0] * k[j] + g[i][1] * k[3 + j] + g[i][2] * k[6 + j] }
                 }
-                // U = t·Gᵀ (4×4)
-                for r in 0..<4 {
-                    let a = t[r * 3], b = t[r * 3 + 1], d = t[r * 3 + 2]
-                    up[((r * 4 + 0) * cout + o) * cin + c] = a
-                    up[((r * 4 + 1) * cout + o) * cin + c] = (a + b + d) * 0.5
-                    up[((r * 4 + 2) * cout + o) * cin + c] = (a - b + d) * 0.5
-                    up[((r * 4 + 3) * cout + o) * cin + c] = d
+                for i in 0..<alpha {
+                    for j in 0..<alpha {
+                        let value = t[i * 3] * g[j][0] + t[i * 3 + 1] * g[j][1] + t[i * 3 + 2] * g[j][2]
+                        up[((i * alpha + j) * cout + o) * cin + c] = value
+                    }
                 }
             }
-          }
         }
-        winogradCache[key] = WinogradWeights(source: weight.storage, transformed: u)
+        winogradCache[key] = WinogradWeights(source: weight.storage, tile: f.m, transformed: u)
         return up
     }
 
     func conv3x3Winograd(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
         let cout = y.shape.channels
-        let tilesH = (h + 1) / 2, tilesW = (w + 1) / 2
-        let u = winogradWeights(weight, cout: cout, cin: cin)
-        let bandRows = max(1, min(tilesH, parameters.im2colBudget / max(16 * (cin + cout) * tilesW, 1)))
+        let f = WinogradTransform.forTile(parameters.winogradTile)
+        let positions = f.alpha * f.alpha
+        let tilesH = (h + f.m - 1) / f.m, tilesW = (w + f.m - 1) / f.m
+        let u = winogradWeights(weight, cout: cout, cin: cin, f)
+        let bandRows = parameters.convBandRows(.winograd, cin: cin, cout: cout, height: h, width: w)
         let maxTiles = bandRows * tilesW
-        let v = scratchBuffer(16 * (cin + cout) * maxTiles)
-        let m = v + 16 * cin * maxTiles
+        let v = scratchBuffer(positions * (cin + cout) * maxTiles)
+        let m = v + positions * cin * maxTiles
         let xp = x.cpu, yp = y.cpu
         let bp = bias?.cpu
         var ty0 = 0
         while ty0 < tilesH {
             let rows = min(bandRows, tilesH - ty0)
             let nt = rows * tilesW
-            // input transform: V[ξ][c][t] = (Bᵀ d B)[ξ]
             DispatchQueue.concurrentPerform(iterations: cin) { c in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { tmp in
-                    let plane = xp + c * h * w
-                    let d = tmp.baseAddress!, t = d + 16
-                    for tr in 0..<rows {
-                        let iy = 2 * (ty0 + tr) - 1
-                        for tx in 0..<tilesW {
-                            let ix = 2 * tx - 1
-                            for r in 0..<4 {
-                                let yy = iy + r
-                                for s in 0..<4 {
-                                    let xx = ix + s
-                                    d[r * 4 + s] = (yy >= 0 && yy < h && xx >= 0 && xx < w) ? plane[yy * w + xx] : 0
-                                }
-                            }
-                            // t = Bᵀ d (rows): d0 − d2, d1 + d2, d2 − d1, d1 − d3
-                            for s in 0..<4 {
-                                let d0 = d[s], d1 = d[4 + s], d2 = d[8 + s], d3 = d[12 + s]
-                                t[s] = d0 - d2; t[4 + s] = d1 + d2; t[8 + s] = d2 - d1; t[12 + s] = d1 - d3
-                            }
-                            let ti = tr * tilesW + tx
-                            for r in 0..<4 {
-                                let t0 = t[r * 4], t1 = t[r * 4 + 1], t2 = t[r * 4 + 2], t3 = t[r * 4 + 3]
-                                let base = v + (r * 4) * cin * nt + c * nt + ti
-                                base[0] = t0 - t2
-                                base[cin * nt] = t1 + t2
-                                base[2 * cin * nt] = t2 - t1
-                                base[3 * cin * nt] = t1 - t3
-                            }
-                        }
-                    }
-                }
+                winogradInputRows(f, xp + c * h * w, height: h, width: w, firstTileRow: ty0, tileRows: rows,
+                                  into: v + c * nt, positionStride: cin * nt)
             }
-            // 16 products M_ξ = U_ξ · V_ξ
-            for xi in 0..<16 {
+            for xi in 0..<positions {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
                             u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0, m + xi * cout * nt, Int32(nt))
             }
-            // output transform: Y = Aᵀ M A, plus bias
             DispatchQueue.concurrentPerform(iterations: cout) { o in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { tmp in
-                    let q = tmp.baseAddress!, t = q + 16
-                    let out = yp + o * h * w
-                    let b = bp.map { $0[o] } ?? 0
-                    for tr in 0..<rows {
-                        let oy = 2 * (ty0 + tr)
-                        for tx in 0..<tilesW {
-                            let ti = tr * tilesW + tx
-                for xi in 0..<16 { q[xi] = m[(xi * cout + o) * nt + ti] }
-                            // rows: m0 + m1 + m2, m1 − m2 − m3
-                            for s in 0..<4 {
-                                t[s] = q[s] + q[4 + s] + q[8 + s]
-                                t[4 + s] = q[4 + s] - q[8 + s] - q[12 + s]
-                            }
-                            let ox = 2 * tx
-                            for a in 0..<2 where oy + a < h {
-                                let t0 = t[a * 4], t1 = t[a * 4 + 1], t2 = t[a * 4 + 2], t3 = t[a * 4 + 3]
-                                out[(oy + a) * w + ox] = t0 + t1 + t2 + b
-                                if ox + 1 < w { out[(oy + a) * w + ox + 1] = t1 - t2 - t3 + b }
-                            }
-                        }
+                winogradOutputRows(f, m + o * nt, positionStride: cout * nt, bias: bp.map { $0[o] } ?? 0,
+                                   height: h, width: w, firstTileRow: ty0, tileRows: rows, into: yp + o * h * w)
+            }
+            ty0 += rows
+        }
+    }
+
+    /// V = Bᵀ d B for `tileRows` tile rows of one channel plane, written to
+    /// v[ξ · positionStride + tileRow · tilesW + t].
+    func winogradInputRows(_ f: WinogradTransform, _ plane: UnsafeMutablePointer<Float>, height h: Int, width w: Int,
+                           firstTileRow ty0: Int, tileRows: Int,
+                           into v: UnsafeMutablePointer<Float>, positionStride: Int) {
+        let m = f.m, alpha = f.alpha
+        let tilesW = (w + m - 1) / m, span = tilesW + 1, rowFloats = m * span
+        // padded row, the α input rows split into phases, and their row combinations
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (1 + 2 * alpha) * rowFloats) { buffer in
+            let padded = buffer.baseAddress!, phases = padded + rowFloats, combined = phases + alpha * rowFloats
+            padded.update(repeating: 0, count: rowFloats)
+            for tr in 0..<tileRows {
+                let iy = m * (ty0 + tr) - 1
+                for r in 0..<alpha {
+                    let dst = phases + r * rowFloats
+                    let yy = iy + r
+                    if yy < 0 || yy >= h { dst.update(repeating: 0, count: rowFloats); continue }
+                    (padded + 1).update(from: plane + yy * w, count: w)
+                    splitPhases(padded, m: m, span: span, into: dst)
+                }
+                let out = v + tr * tilesW
+                if m == 2 {
+                    winogradRows2(phases, count: rowFloats, into: combined)
+                    for i in 0..<4 {
+                        let row = combined + i * rowFloats
+                        winogradInputColumns2(even: row, odd: row + span, count: tilesW,
+                                              into: out + 4 * i * positionStride, stride: positionStride)
+                    }
+                } else {
+                    winogradRows4(phases, count: rowFloats, into: combined)
+                    for i in 0..<6 {
+                        let row = combined + i * rowFloats
+                        winogradInputColumns4(row, span: span, count: tilesW,
+                                              into: out + 6 * i * positionStride, stride: positionStride)
                     }
                 }
             }
-            ty0 += rows
+        }
+    }
+
+    /// P_k[t] = padded[m·t + k] for t < span.
+    @inline(__always)
+    private func splitPhases(_ padded: UnsafeMutablePointer<Float>, m: Int, span: Int, into p: UnsafeMutablePointer<Float>) {
+        if m == 2 {
+            let p0 = p, p1 = p + span
+            for t in 0..<span { p0[t] = padded[2 * t]; p1[t] = padded[2 * t + 1] }
+        } else {
+            let p0 = p, p1 = p + span, p2 = p + 2 * span, p3 = p + 3 * span
+            for t in 0..<span {
+                p0[t] = padded[4 * t]; p1[t] = padded[4 * t + 1]; p2[t] = padded[4 * t + 2]; p3[t] = padded[4 * t + 3]
+            }
+        }
+    }
+
+    /// F(2, 3) Bᵀ over four rows r_0…r_3 (each `count` floats apart): r0 − r2, r1 + r2, r2 − r1, r1 − r3.
+    @inline(__always)
+    private func winogradRows2(_ r: UnsafeMutablePointer<Float>, count n: Int, into c: UnsafeMutablePointer<Float>) {
+        for q in 0..<n {
+            let d0 = r[q], d1 = r[n + q], d2 = r[2 * n + q], d3 = r[3 * n + q]
+            c[q] = d0 - d2; c[n + q] = d1 + d2; c[2 * n + q] = d2 - d1; c[3 * n + q] = d1 - d3
+        }
+    }
+
+    /// F(2, 3) Bᵀ along a row whose columns are split into even E and odd O phases
+    /// (tile t's columns are E[t], O[t], E[t+1], O[t+1]).
+    @inline(__always)
+    private func winogradInputColumns2(even e: UnsafeMutablePointer<Float>, odd o: UnsafeMutablePointer<Float>, count: Int,
+                                       into v: UnsafeMutablePointer<Float>, stride: Int) {
+        let v0 = v, v1 = v + stride, v2 = v + 2 * stride, v3 = v + 3 * stride
+        for t in 0..<count {
+            let d0 = e[t], d1 = o[t], d2 = e[t + 1], d3 = o[t + 1]
+            v0[t] = d0 - d2; v1[t] = d1 + d2; v2[t] = d2 - d1; v3[t] = d1 - d3
+        }
+    }
+
+    /// F(4, 3) Bᵀ over six rows r_0…r_5 (each `count` floats apart).
+    @inline(__always)
+    private func winogradRows4(_ r: UnsafeMutablePointer<Float>, count n: Int, into c: UnsafeMutablePointer<Float>) {
+        for q in 0..<n {
+            let d0 = r[q], d1 = r[n + q], d2 = r[2 * n + q], d3 = r[3 * n + q], d4 = r[4 * n + q], d5 = r[5 * n + q]
+            let s12 = d1 + d2, s34 = d3 + d4, a12 = d1 - d2, a43 = d4 - d3, a13 = d1 - d3, a42 = d4 - d2
+            c[q] = 4 * d0 - 5 * d2 + d4
+            c[n + q] = s34 - 4 * s12
+            c[2 * n + q] = 4 * a12 + a43
+            c[3 * n + q] = a42 - 2 * a13
+            c[4 * n + q] = a42 + 2 * a13
+            c[5 * n + q] = 4 * d1 - 5 * d3 + d5
+        }
+    }
+
+    /// F(4, 3) Bᵀ along a row split into four phases P_0…P_3 (`span` floats apart); tile t's
+    /// columns are P0[t], P1[t], P2[t], P3[t], P0[t+1], P1[t+1].
+    @inline(__always)
+    private func winogradInputColumns4(_ p: UnsafeMutablePointer<Float>, span: Int, count: Int,
+                                       into v: UnsafeMutablePointer<Float>, stride: Int) {
+        let p0 = p, p1 = p + span, p2 = p + 2 * span, p3 = p + 3 * span
+        let v0 = v, v1 = v + stride, v2 = v + 2 * stride, v3 = v + 3 * stride, v4 = v + 4 * stride, v5 = v + 5 * stride
+        for t in 0..<count {
+            let d0 = p0[t], d1 = p1[t], d2 = p2[t], d3 = p3[t], d4 = p0[t + 1], d5 = p1[t + 1]
+            let s12 = d1 + d2, s34 = d3 + d4, a12 = d1 - d2, a43 = d4 - d3, a13 = d1 - d3, a42 = d4 - d2
+            v0[t] = 4 * d0 - 5 * d2 + d4
+            v1[t] = s34 - 4 * s12
+            v2[t] = 4 * a12 + a43
+            v3[t] = a42 - 2 * a13
+            v4[t] = a42 + 2 * a13
+            v5[t] = 4 * d1 - 5 * d3 + d5
+        }
+    }
+
+    /// Y = Aᵀ M A (+ bias) for `tileRows` tile rows of one output plane, reading
+    /// m[ξ · positionStride + tileRow · tilesW + t].
+    func winogradOutputRows(_ f: WinogradTransform, _ mp: UnsafeMutablePointer<Float>, positionStride: Int, bias: Float,
+                            height h: Int, width w: Int, firstTileRow ty0: Int, tileRows: Int,
+                            into plane: UnsafeMutablePointer<Float>) {
+        let m = f.m, alpha = f.alpha
+        let tilesW = (w + m - 1) / m
+        // T = Aᵀ M (m × α rows of tilesW) and one output row
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (m * alpha + m) * tilesW) { buffer in
+            let rowsT = buffer.baseAddress!, line = rowsT + m * alpha * tilesW
+            for tr in 0..<tileRows {
+                let base = mp + tr * tilesW
+                // rows: T[a][j] = Σ_i Aᵀ[a][i] · M[i·α + j]
+                for j in 0..<alpha {
+                    let src = base + j * positionStride, dst = rowsT + j * tilesW
+                    if m == 2 {
+                        winogradOutput2(src, stride: alpha * positionStride, count: tilesW, bias: 0,
+                                        into: dst, stride: alpha * tilesW)
+                    } else {
+                        winogradOutput4(src, stride: alpha * positionStride, count: tilesW, bias: 0,
+                                        into: dst, stride: alpha * tilesW)
+                    }
+                }
+                // columns: y[m·ty + a][m·t + b] = Σ_j Aᵀ[b][j] · T[a][j][t] + bias, interleaved into `line`
+                for a in 0..<m {
+                    let oy = m * (ty0 + tr) + a
+                    if oy >= h { break }
+                    let src = rowsT + a * alpha * tilesW
+                    if m == 2 {
+                        winogradOutput2(src, stride: tilesW, count: tilesW, bias: bias, into: line, stride: 1, interleave: 2)
+                    } else {
+                        winogradOutput4(src, stride: tilesW, count: tilesW, bias: bias, into: line, stride: 1, interleave: 4)
+                    }
+                    (plane + oy * w).update(from: line, count: w)
+                }
+            }
+        }
+    }
+
+    /// F(2, 3) Aᵀ: from four inputs s_0…s_3 (`stride` apart) y0 = s0 + s1 + s2, y1 = s1 − s2 − s3,
+    /// plus bias; y_b[t] is written to out[b·outStride + t] or, interleaved, out[2t + b].
+    @inline(__always)
+    private func winogradOutput2(_ s: UnsafeMutablePointer<Float>, stride n: Int, count: Int, bias: Float,
+                                 into out: UnsafeMutablePointer<Float>, stride outStride: Int, interleave: Int = 0) {
+        if interleave == 0 {
+            for t in 0..<count {
+                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t]
+                out[t] = m0 + m1 + m2 + bias; out[outStride + t] = m1 - m2 - m3 + bias
+            }
+        } else {
+            for t in 0..<count {
+                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t]
+                out[2 * t] = m0 + m1 + m2 + bias; out[2 * t + 1] = m1 - m2 - m3 + bias
+            }
+        }
+    }
+
+    /// F(4, 3) Aᵀ: from six inputs s_0…s_5 (`stride` apart)
+    ///   y0 = s0 + (s1 + s2) + (s3 + s4)      y1 = (s1 − s2) + 2(s3 − s4)
+    ///   y2 = (s1 + s2) + 4(s3 + s4)          y3 = (s1 − s2) + 8(s3 − s4) + s5
+    /// plus bias; y_b[t] is written to out[b·outStride + t] or, interleaved, out[4t + b].
+    @inline(__always)
+    private func winogradOutput4(_ s: UnsafeMutablePointer<Float>, stride n: Int, count: Int, bias: Float,
+                                 into out: UnsafeMutablePointer<Float>, stride outStride: Int, interleave: Int = 0) {
+        if interleave == 0 {
+            for t in 0..<count {
+                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t], m4 = s[4 * n + t], m5 = s[5 * n + t]
+                let s12 = m1 + m2, a12 = m1 - m2, s34 = m3 + m4, a34 = m3 - m4
+                out[t] = m0 + s12 + s34 + bias
+                out[outStride + t] = a12 + 2 * a34 + bias
+                out[2 * outStride + t] = s12 + 4 * s34 + bias
+                out[3 * outStride + t] = a12 + 8 * a34 + m5 + bias
+            }
+        } else {
+            for t in 0..<count {
+                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t], m4 = s[4 * n + t], m5 = s[5 * n + t]
+                let s12 = m1 + m2, a12 = m1 - m2, s34 = m3 + m4, a34 = m3 - m4
+                out[4 * t] = m0 + s12 + s34 + bias
+                out[4 * t + 1] = a12 + 2 * a34 + bias
+                out[4 * t + 2] = s12 + 4 * s34 + bias
+                out[4 * t + 3] = a12 + 8 * a34 + m5 + bias
+            }
         }
     }
 }
