@@ -1,12 +1,15 @@
 // Gram matrices. On GPUs the products G = F·Fᵀ/N (N = H·W) and dF += S·F/N run as CLBlast
 // SGEMMs; on CPU devices (PoCL) the two kernels below replace them. Centring (channel_center)
-// is in reduce.cl. GRAM_VEC (4, 8 or 16) and GRAM_OCB are build options.
+// is in reduce.cl. GRAM_VEC (4, 8 or 16), GRAM_OCB and GRAM_ROWS are build options.
 
 #ifndef GRAM_VEC
 #define GRAM_VEC 16
 #endif
 #ifndef GRAM_OCB
 #define GRAM_OCB 16
+#endif
+#ifndef GRAM_ROWS
+#define GRAM_ROWS 1
 #endif
 
 #if GRAM_VEC == 16
@@ -84,36 +87,50 @@ __kernel void gram_direct(__global const float *f, __global float *g, const int 
 }
 
 // out = out + alpha·S·F for S (C×C) and F (C rows, N columns): the Gram backward. Work-item:
-// GRAM_VEC consecutive columns × GRAM_OCB rows of out. Dim 0 = column group, dim 1 = row block.
+// GRAM_ROWS vectors of GRAM_VEC consecutive columns × GRAM_OCB rows of out (the register blocking
+// of winograd_gemm: each S entry loaded serves GRAM_ROWS vectors). Dim 0 = column group, dim 1 =
+// row block. A group that runs past N loads and stores its tail lane by lane.
 __kernel void gram_backward_direct(__global const float *s, __global const float *f,
                                    __global float *out, const int C, const int N,
                                    const float alpha) {
-    const int n0 = get_global_id(0) * GRAM_VEC;
+    const int n0 = get_global_id(0) * GRAM_VEC * GRAM_ROWS;
     const int c0 = get_global_id(1) * GRAM_OCB;
-    gvec_t acc[GRAM_OCB];
-    for (int o = 0; o < GRAM_OCB; o++) acc[o] = (gvec_t)(0.0f);
-    const bool full = n0 + GRAM_VEC <= N;
+    gvec_t acc[GRAM_ROWS][GRAM_OCB];
+    for (int r = 0; r < GRAM_ROWS; r++)
+        for (int o = 0; o < GRAM_OCB; o++) acc[r][o] = (gvec_t)(0.0f);
+    const bool full = n0 + GRAM_ROWS * GRAM_VEC <= N;
     for (int k = 0; k < C; k++) {
-        gvec_t v;
+        __global const float *row = f + (long)k * N + n0;
+        gvec_t v[GRAM_ROWS];
         if (full) {
-            v = GVLOAD(0, f + (long)k * N + n0);
+            for (int r = 0; r < GRAM_ROWS; r++) v[r] = GVLOAD(0, row + r * GRAM_VEC);
         } else {
-            float lanes[GRAM_VEC];
-            for (int i = 0; i < GRAM_VEC; i++) lanes[i] = n0 + i < N ? f[(long)k * N + n0 + i] : 0.0f;
-            v = GVLOAD(0, lanes);
+            for (int r = 0; r < GRAM_ROWS; r++) {
+                float lanes[GRAM_VEC];
+                for (int i = 0; i < GRAM_VEC; i++) {
+                    const int n = r * GRAM_VEC + i;
+                    lanes[i] = n0 + n < N ? row[n] : 0.0f;
+                }
+                v[r] = GVLOAD(0, lanes);
+            }
         }
-        for (int o = 0; o < GRAM_OCB; o++) acc[o] = mad((gvec_t)(s[min(c0 + o, C - 1) * C + k]), v, acc[o]);
+        for (int o = 0; o < GRAM_OCB; o++) {
+            const float sk = s[min(c0 + o, C - 1) * C + k];
+            for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = mad((gvec_t)(sk), v[r], acc[r][o]);
+        }
     }
     for (int o = 0; o < GRAM_OCB; o++) {
         const int c = c0 + o;
         if (c >= C) break;
         __global float *dst = out + (long)c * N + n0;
-        if (full) {
-            GVSTORE(GVLOAD(0, dst) + alpha * acc[o], 0, dst);
-        } else {
-            float lanes[GRAM_VEC];
-            GVSTORE(acc[o], 0, lanes);
-            for (int i = 0; n0 + i < N; i++) dst[i] += alpha * lanes[i];
+        for (int r = 0; r < GRAM_ROWS; r++) {
+            if (full) {
+                GVSTORE(GVLOAD(0, dst + r * GRAM_VEC) + alpha * acc[r][o], 0, dst + r * GRAM_VEC);
+            } else {
+                float lanes[GRAM_VEC];
+                GVSTORE(acc[r][o], 0, lanes);
+                for (int i = 0; i < GRAM_VEC && n0 + r * GRAM_VEC + i < N; i++) dst[r * GRAM_VEC + i] += alpha * lanes[i];
+            }
         }
     }
 }

@@ -50,7 +50,9 @@ extension OpCase {
         func next() -> UInt64 { seed += 1; return seed }
 
         let convShapes: [(Int, Int, Int, Int)] = [(3, 64, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (64, 64, 12, 10),
-                                                 (128, 256, 6, 5), (512, 512, 3, 4)]
+                                                 (128, 256, 6, 5), (512, 512, 3, 4),
+                                                 // Winograd on OpenCL: a full group of 16 tiles and a partial one
+                                                 (64, 64, 9, 70)]
         for (cin, cout, h, w) in convShapes {
             cases.append(make("conv3x3", "\(cin)→\(cout) \(h)×\(w)", tolerance: 5e-5, seed: next()) { b, r in
                 let x = try b.tensor(r.uniformArray(cin * h * w), Shape(cin, h, w))
@@ -69,7 +71,8 @@ extension OpCase {
                 return [try b.download(dx)]
             })
         }
-        let mapShapes: [(Int, Int, Int)] = [(3, 7, 9), (5, 8, 8), (64, 12, 10), (13, 1, 6), (256, 5, 7)]
+        // 16×20×13: 260 columns, more than one work-item of the Gram backward (8 × 16) plus a tail
+        let mapShapes: [(Int, Int, Int)] = [(3, 7, 9), (5, 8, 8), (64, 12, 10), (13, 1, 6), (256, 5, 7), (16, 20, 13)]
         for (c, h, w) in mapShapes {
             let s = "\(c)×\(h)×\(w)"
             cases.append(make("relu", s, tolerance: 0, seed: next()) { b, r in

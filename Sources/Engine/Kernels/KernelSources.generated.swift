@@ -142,13 +142,16 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
     public static let gram = KernelFile(name: "gram.cl", embedded: #"""
 // Gram matrices. On GPUs the products G = F·Fᵀ/N (N = H·W) and dF += S·F/N run as CLBlast
 // SGEMMs; on CPU devices (PoCL) the two kernels below replace them. Centring (channel_center)
-// is in reduce.cl. GRAM_VEC (4, 8 or 16) and GRAM_OCB are build options.
+// is in reduce.cl. GRAM_VEC (4, 8 or 16), GRAM_OCB and GRAM_ROWS are build options.
 
 #ifndef GRAM_VEC
 #define GRAM_VEC 16
 #endif
 #ifndef GRAM_OCB
 #define GRAM_OCB 16
+#endif
+#ifndef GRAM_ROWS
+#define GRAM_ROWS 1
 #endif
 
 #if GRAM_VEC == 16
@@ -226,36 +229,50 @@ __kernel void gram_direct(__global const float *f, __global float *g, const int 
 }
 
 // out = out + alpha·S·F for S (C×C) and F (C rows, N columns): the Gram backward. Work-item:
-// GRAM_VEC consecutive columns × GRAM_OCB rows of out. Dim 0 = column group, dim 1 = row block.
+// GRAM_ROWS vectors of GRAM_VEC consecutive columns × GRAM_OCB rows of out (the register blocking
+// of winograd_gemm: each S entry loaded serves GRAM_ROWS vectors). Dim 0 = column group, dim 1 =
+// row block. A group that runs past N loads and stores its tail lane by lane.
 __kernel void gram_backward_direct(__global const float *s, __global const float *f,
                                    __global float *out, const int C, const int N,
                                    const float alpha) {
-    const int n0 = get_global_id(0) * GRAM_VEC;
+    const int n0 = get_global_id(0) * GRAM_VEC * GRAM_ROWS;
     const int c0 = get_global_id(1) * GRAM_OCB;
-    gvec_t acc[GRAM_OCB];
-    for (int o = 0; o < GRAM_OCB; o++) acc[o] = (gvec_t)(0.0f);
-    const bool full = n0 + GRAM_VEC <= N;
+    gvec_t acc[GRAM_ROWS][GRAM_OCB];
+    for (int r = 0; r < GRAM_ROWS; r++)
+        for (int o = 0; o < GRAM_OCB; o++) acc[r][o] = (gvec_t)(0.0f);
+    const bool full = n0 + GRAM_ROWS * GRAM_VEC <= N;
     for (int k = 0; k < C; k++) {
-        gvec_t v;
+        __global const float *row = f + (long)k * N + n0;
+        gvec_t v[GRAM_ROWS];
         if (full) {
-            v = GVLOAD(0, f + (long)k * N + n0);
+            for (int r = 0; r < GRAM_ROWS; r++) v[r] = GVLOAD(0, row + r * GRAM_VEC);
         } else {
-            float lanes[GRAM_VEC];
-            for (int i = 0; i < GRAM_VEC; i++) lanes[i] = n0 + i < N ? f[(long)k * N + n0 + i] : 0.0f;
-            v = GVLOAD(0, lanes);
+            for (int r = 0; r < GRAM_ROWS; r++) {
+                float lanes[GRAM_VEC];
+                for (int i = 0; i < GRAM_VEC; i++) {
+                    const int n = r * GRAM_VEC + i;
+                    lanes[i] = n0 + n < N ? row[n] : 0.0f;
+                }
+                v[r] = GVLOAD(0, lanes);
+            }
         }
-        for (int o = 0; o < GRAM_OCB; o++) acc[o] = mad((gvec_t)(s[min(c0 + o, C - 1) * C + k]), v, acc[o]);
+        for (int o = 0; o < GRAM_OCB; o++) {
+            const float sk = s[min(c0 + o, C - 1) * C + k];
+            for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = mad((gvec_t)(sk), v[r], acc[r][o]);
+        }
     }
     for (int o = 0; o < GRAM_OCB; o++) {
         const int c = c0 + o;
         if (c >= C) break;
         __global float *dst = out + (long)c * N + n0;
-        if (full) {
-            GVSTORE(GVLOAD(0, dst) + alpha * acc[o], 0, dst);
-        } else {
-            float lanes[GRAM_VEC];
-            GVSTORE(acc[o], 0, lanes);
-            for (int i = 0; n0 + i < N; i++) dst[i] += alpha * lanes[i];
+        for (int r = 0; r < GRAM_ROWS; r++) {
+            if (full) {
+                GVSTORE(GVLOAD(0, dst + r * GRAM_VEC) + alpha * acc[r][o], 0, dst + r * GRAM_VEC);
+            } else {
+                float lanes[GRAM_VEC];
+                GVSTORE(acc[r][o], 0, lanes);
+                for (int i = 0; i < GRAM_VEC && n0 + r * GRAM_VEC + i < N; i++) dst[r * GRAM_VEC + i] += alpha * lanes[i];
+            }
         }
     }
 }
@@ -319,58 +336,65 @@ __kernel void tv_gradient(__global const float *x, __global float *dx, const int
 """#)
     public static let pool = KernelFile(name: "pool.cl", embedded: #"""
 // 2×2 stride-2 pooling, floor mode (an odd last row or column is dropped).
-// Layout C×H×W in, C×(H/2)×(W/2) out. Forward: one work-item per output element.
-// Backward gathers: one work-item per input element, so no two work-items write the same place.
+// Layout C×H×W in, C×(H/2)×(W/2) out. Work-items are three-dimensional (column, row, channel), so
+// no index needs dividing. Forward: one work-item per output element. Backward: one work-item per
+// 2×2 input window (⌈W/2⌉ × ⌈H/2⌉ × C of them, so the dropped last row and column are zeroed too);
+// each writes its own window, so no two work-items write the same place.
 
 __kernel void maxpool2x2(__global const float *x, __global float *y, const int C, const int H,
                          const int W) {
+    const int j = get_global_id(0), i = get_global_id(1), c = get_global_id(2);
     const int OH = H / 2, OW = W / 2;
-    const int idx = get_global_id(0);
-    if (idx >= C * OH * OW) return;
-    const int c = idx / (OH * OW), r = idx - c * OH * OW, i = r / OW, j = r - i * OW;
-    __global const float *p = x + (c * H + 2 * i) * W + 2 * j;
-    y[idx] = fmax(fmax(p[0], p[1]), fmax(p[W], p[W + 1]));
+    if (j >= OW || i >= OH || c >= C) return;
+    __global const float *p = x + ((size_t)c * H + 2 * i) * W + 2 * j;
+    y[((size_t)c * OH + i) * OW + j] = fmax(fmax(p[0], p[1]), fmax(p[W], p[W + 1]));
 }
 
 __kernel void avgpool2x2(__global const float *x, __global float *y, const int C, const int H,
                          const int W) {
+    const int j = get_global_id(0), i = get_global_id(1), c = get_global_id(2);
     const int OH = H / 2, OW = W / 2;
-    const int idx = get_global_id(0);
-    if (idx >= C * OH * OW) return;
-    const int c = idx / (OH * OW), r = idx - c * OH * OW, i = r / OW, j = r - i * OW;
-    __global const float *p = x + (c * H + 2 * i) * W + 2 * j;
-    y[idx] = (p[0] + p[1] + p[W] + p[W + 1]) * 0.25f;
+    if (j >= OW || i >= OH || c >= C) return;
+    __global const float *p = x + ((size_t)c * H + 2 * i) * W + 2 * j;
+    y[((size_t)c * OH + i) * OW + j] = (p[0] + p[1] + p[W] + p[W + 1]) * 0.25f;
+}
+
+// Zeroes the part of window (i, j) inside the image; the window of a dropped row or column.
+inline void zero_window(__global float *p, const int i, const int j, const int H, const int W) {
+    for (int a = 0; a < 2 && 2 * i + a < H; a++)
+        for (int b = 0; b < 2 && 2 * j + b < W; b++) p[a * W + b] = 0.0f;
 }
 
 // The gradient goes to the first maximum of the window in row-major order (as the CPU twin).
 __kernel void maxpool2x2_backward(__global const float *dy, __global const float *x,
                                   __global float *dx, const int C, const int H, const int W) {
+    const int j = get_global_id(0), i = get_global_id(1), c = get_global_id(2);
     const int OH = H / 2, OW = W / 2;
-    const int idx = get_global_id(0);
-    if (idx >= C * H * W) return;
-    const int c = idx / (H * W), r = idx - c * H * W, y = r / W, xx = r - y * W;
-    const int i = y / 2, j = xx / 2;
-    float g = 0.0f;
-    if (i < OH && j < OW) {
-        const int o = (c * H + 2 * i) * W + 2 * j;
-        int best = o;
-        float m = x[o];
-        if (x[o + 1] > m) { best = o + 1; m = x[o + 1]; }
-        if (x[o + W] > m) { best = o + W; m = x[o + W]; }
-        if (x[o + W + 1] > m) { best = o + W + 1; }
-        if (best == idx) g = dy[(c * OH + i) * OW + j];
-    }
-    dx[idx] = g;
+    if (2 * j >= W || 2 * i >= H || c >= C) return;
+    const size_t o = ((size_t)c * H + 2 * i) * W + 2 * j;
+    if (i >= OH || j >= OW) { zero_window(dx + o, i, j, H, W); return; }
+    const float g = dy[((size_t)c * OH + i) * OW + j];
+    const float x0 = x[o], x1 = x[o + 1], x2 = x[o + W], x3 = x[o + W + 1];
+    int best = 0;
+    float m = x0;
+    if (x1 > m) { best = 1; m = x1; }
+    if (x2 > m) { best = 2; m = x2; }
+    if (x3 > m) { best = 3; }
+    dx[o] = best == 0 ? g : 0.0f;
+    dx[o + 1] = best == 1 ? g : 0.0f;
+    dx[o + W] = best == 2 ? g : 0.0f;
+    dx[o + W + 1] = best == 3 ? g : 0.0f;
 }
 
 __kernel void avgpool2x2_backward(__global const float *dy, __global float *dx, const int C,
                                   const int H, const int W) {
+    const int j = get_global_id(0), i = get_global_id(1), c = get_global_id(2);
     const int OH = H / 2, OW = W / 2;
-    const int idx = get_global_id(0);
-    if (idx >= C * H * W) return;
-    const int c = idx / (H * W), r = idx - c * H * W, y = r / W, xx = r - y * W;
-    const int i = y / 2, j = xx / 2;
-    dx[idx] = (i < OH && j < OW) ? dy[(c * OH + i) * OW + j] * 0.25f : 0.0f;
+    if (2 * j >= W || 2 * i >= H || c >= C) return;
+    const size_t o = ((size_t)c * H + 2 * i) * W + 2 * j;
+    if (i >= OH || j >= OW) { zero_window(dx + o, i, j, H, W); return; }
+    const float g = dy[((size_t)c * OH + i) * OW + j] * 0.25f;
+    dx[o] = g; dx[o + 1] = g; dx[o + W] = g; dx[o + W + 1] = g;
 }
 """#)
     public static let reduce = KernelFile(name: "reduce.cl", embedded: #"""
@@ -535,6 +559,214 @@ __kernel void adam(__global float *x, __global const float *g, __global float *m
     x[i] -= lr * (mi / c1) / (sqrt(vi / c2) + eps);
 }
 """#)
+    public static let winograd = KernelFile(name: "winograd.cl", embedded: #"""
+// Winograd convolution F(4×4, 3×3), stride 1, zero padding 1 (Lavin & Gray): the CPU backend's
+// CPUWinograd.swift is its twin and documents the transforms. Per convolution, winograd_pad makes
+// a zero-padded copy of the input; then per band of tile rows:
+//
+//   winograd_input_f4:  V[ξ][c][t] = (Bᵀ d B)[ξ] for the 6×6 input patch d of tile t
+//   winograd_gemm:      M[ξ][o][t] = Σ_c U[ξ][o][c] · V[ξ][c][t] (U = G g Gᵀ, transformed on the host)
+//   winograd_output_f4: y[o][4·ty + a][4·tx + b] = (Aᵀ M A)[a][b] + bias[o]
+//
+// Tiles: t = (ty − ty0)·tilesWPad + tx over the band's tile rows ty0 …, with tilesWPad the tile
+// columns rounded up to WG_VEC; tile (ty, tx) reads input rows 4·ty − 1 … 4·ty + 4 and writes the
+// output rows and columns 4·ty … 4·ty + 3 that are inside the image. V and M rows are `ntStride`
+// floats long (the band's tiles rounded up to a whole GEMM work-item); that slack is never written
+// by the transforms and never read back from M. The padding tiles (tx ≥ tilesW) hold transforms
+// of zeros and are never stored.
+//
+// winograd_gemm has the register blocking of conv3x3_direct: each work-item computes WG_ROWS
+// vectors of WG_VEC tiles for WG_OCB output channels; per input channel it loads WG_ROWS vectors of
+// V and does WG_OCB broadcast multiply-adds on each. Output channels past Cout repeat the last one
+// and are not stored. WG_VEC (4, 8 or 16), WG_OCB and WG_ROWS are build options.
 
-    public static let all: [KernelFile] = [activation, conv, convDirect, gram, loss, pool, reduce, tile, vector]
+#ifndef WG_OCB
+#define WG_OCB 6
+#endif
+#ifndef WG_VEC
+#define WG_VEC 16
+#endif
+#ifndef WG_ROWS
+#define WG_ROWS 4
+#endif
+
+#if WG_VEC == 16
+typedef float16 wvec_t;
+#define WVLOAD vload16
+#define WVSTORE vstore16
+#elif WG_VEC == 8
+typedef float8 wvec_t;
+#define WVLOAD vload8
+#define WVSTORE vstore8
+#else
+typedef float4 wvec_t;
+#define WVLOAD vload4
+#define WVSTORE vstore4
+#endif
+
+// Bᵀ applied to six values (in place):
+//   4d0 − 5d2 + d4, −4(d1 + d2) + d3 + d4, 4(d1 − d2) + d4 − d3,
+//   2(d3 − d1) + d4 − d2, 2(d1 − d3) + d4 − d2, 4d1 − 5d3 + d5
+#define BT6(d0, d1, d2, d3, d4, d5, o)                       \
+    do {                                                     \
+        o[0] = 4.0f * (d0) - 5.0f * (d2) + (d4);             \
+        o[1] = ((d3) + (d4)) - 4.0f * ((d1) + (d2));         \
+        o[2] = 4.0f * ((d1) - (d2)) + ((d4) - (d3));         \
+        o[3] = ((d4) - (d2)) - 2.0f * ((d1) - (d3));         \
+        o[4] = ((d4) - (d2)) + 2.0f * ((d1) - (d3));         \
+        o[5] = 4.0f * (d1) - 5.0f * (d3) + (d5);             \
+    } while (0)
+
+// xp[c][py][px] = x[c][py − 1][px − 1], zero outside the image: a zero-padded copy wide and tall
+// enough (PW ≥ 4·tilesWPad + 4, PH = 4·tilesH + 2) that winograd_input_f4 needs no bounds checks.
+// Work-items: (px, py, c).
+__kernel void winograd_pad(__global const float *x, __global float *xp, const int C, const int H, const int W,
+                           const int PH, const int PW) {
+    const int px = get_global_id(0), py = get_global_id(1), c = get_global_id(2);
+    if (px >= PW || py >= PH || c >= C) return;
+    const int yy = py - 1, xx = px - 1;
+    xp[((size_t)c * PH + py) * PW + px] =
+        (yy >= 0 && yy < H && xx >= 0 && xx < W) ? x[((size_t)c * H + yy) * W + xx] : 0.0f;
+}
+
+// The four phases P_k[t] = row[4t + k] of WG_VEC tiles from 4·WG_VEC contiguous floats.
+#if WG_VEC == 16
+#define PHASES(row, p0, p1, p2, p3)                                                        \
+    do {                                                                                   \
+        const float16 a0 = vload16(0, row), a1 = vload16(0, row + 16);                     \
+        const float16 a2 = vload16(0, row + 32), a3 = vload16(0, row + 48);                \
+        p0 = (float16)(a0.s048c, a1.s048c, a2.s048c, a3.s048c);                            \
+        p1 = (float16)(a0.s159d, a1.s159d, a2.s159d, a3.s159d);                            \
+        p2 = (float16)(a0.s26ae, a1.s26ae, a2.s26ae, a3.s26ae);                            \
+        p3 = (float16)(a0.s37bf, a1.s37bf, a2.s37bf, a3.s37bf);                            \
+    } while (0)
+#elif WG_VEC == 8
+#define PHASES(row, p0, p1, p2, p3)                                                        \
+    do {                                                                                   \
+        const float16 a0 = vload16(0, row), a1 = vload16(0, row + 16);                     \
+        p0 = (float8)(a0.s048c, a1.s048c);                                                 \
+        p1 = (float8)(a0.s159d, a1.s159d);                                                 \
+        p2 = (float8)(a0.s26ae, a1.s26ae);                                                 \
+        p3 = (float8)(a0.s37bf, a1.s37bf);                                                 \
+    } while (0)
+#else
+#define PHASES(row, p0, p1, p2, p3)                                                        \
+    do {                                                                                   \
+        const float16 a0 = vload16(0, row);                                                \
+        p0 = a0.s048c; p1 = a0.s159d; p2 = a0.s26ae; p3 = a0.s37bf;                        \
+    } while (0)
+#endif
+
+// Work-items: (group of WG_VEC tiles of a tile row, tile row within the band, channel); explicit
+// vectors over the WG_VEC tiles, so every load and store is contiguous. Tile t's six columns are
+// P0[t], P1[t], P2[t], P3[t], P0[t+1], P1[t+1]; the last two come from the row shifted by 4.
+// V's tile index is tr·tilesWPad + tx (tilesWPad: tilesW rounded up to WG_VEC).
+__kernel void winograd_input_f4(__global const float *xp, __global float *v, const int C, const int PH,
+                                const int PW, const int ty0, const int tileRows, const int tilesWPad,
+                                const int ntStride) {
+    const int t0 = get_global_id(0) * WG_VEC, tr = get_global_id(1), c = get_global_id(2);
+    if (t0 >= tilesWPad || tr >= tileRows || c >= C) return;
+    __global const float *base = xp + ((size_t)c * PH + 4 * (ty0 + tr)) * PW + 4 * t0;
+    wvec_t e[6][6];   // e[i][s]: row combination i, column s
+    wvec_t d[6][6];
+    for (int r = 0; r < 6; r++) {
+        wvec_t q0, q1, q2, q3, n0, n1, n2, n3;
+        PHASES(base + r * PW, q0, q1, q2, q3);
+        PHASES(base + r * PW + 4, n0, n1, n2, n3);
+        d[r][0] = q0; d[r][1] = q1; d[r][2] = q2; d[r][3] = q3; d[r][4] = n0; d[r][5] = n1;
+    }
+    for (int s = 0; s < 6; s++) {
+        wvec_t o[6];
+        BT6(d[0][s], d[1][s], d[2][s], d[3][s], d[4][s], d[5][s], o);
+        for (int i = 0; i < 6; i++) e[i][s] = o[i];
+    }
+    const size_t positionStride = (size_t)C * ntStride;
+    __global float *out = v + (size_t)c * ntStride + (size_t)tr * tilesWPad + t0;
+    for (int i = 0; i < 6; i++) {
+        wvec_t o[6];
+        BT6(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], o);
+        for (int j = 0; j < 6; j++) WVSTORE(o[j], 0, out + (i * 6 + j) * positionStride);
+    }
+}
+
+// Work-items: (group of WG_ROWS·WG_VEC tiles, block of WG_OCB output channels, position ξ).
+__kernel void winograd_gemm(__global const float *u, __global const float *v, __global float *m,
+                            const int Cin, const int Cout, const int ntStride) {
+    const int t0 = get_global_id(0) * WG_ROWS * WG_VEC;
+    const int oc0 = get_global_id(1) * WG_OCB;
+    const int xi = get_global_id(2);
+    __global const float *uxi = u + (size_t)xi * Cout * Cin;
+    __global const float *vxi = v + (size_t)xi * Cin * ntStride + t0;
+    wvec_t acc[WG_ROWS][WG_OCB];
+    for (int r = 0; r < WG_ROWS; r++)
+        for (int o = 0; o < WG_OCB; o++) acc[r][o] = (wvec_t)(0.0f);
+    for (int c = 0; c < Cin; c++) {
+        wvec_t vv[WG_ROWS];
+        for (int r = 0; r < WG_ROWS; r++) vv[r] = WVLOAD(0, vxi + (size_t)c * ntStride + r * WG_VEC);
+        for (int o = 0; o < WG_OCB; o++) {
+            const float uk = uxi[min(oc0 + o, Cout - 1) * Cin + c];
+            for (int r = 0; r < WG_ROWS; r++) acc[r][o] = mad((wvec_t)(uk), vv[r], acc[r][o]);
+        }
+    }
+    __global float *mxi = m + (size_t)xi * Cout * ntStride + t0;
+    for (int o = 0; o < WG_OCB; o++) {
+        if (oc0 + o >= Cout) break;
+        for (int r = 0; r < WG_ROWS; r++) WVSTORE(acc[r][o], 0, mxi + (size_t)(oc0 + o) * ntStride + r * WG_VEC);
+    }
+}
+
+// Aᵀ applied to six values: y0 = m0 + (m1 + m2) + (m3 + m4), y1 = (m1 − m2) + 2(m3 − m4),
+// y2 = (m1 + m2) + 4(m3 + m4), y3 = (m1 − m2) + 8(m3 − m4) + m5.
+#define AT6(m0, m1, m2, m3, m4, m5, o)                      \
+    do {                                                    \
+        const wvec_t s12 = (m1) + (m2), a12 = (m1) - (m2);  \
+        const wvec_t s34 = (m3) + (m4), a34 = (m3) - (m4);  \
+        o[0] = (m0) + s12 + s34;                            \
+        o[1] = a12 + 2.0f * a34;                            \
+        o[2] = s12 + 4.0f * s34;                            \
+        o[3] = a12 + 8.0f * a34 + (m5);                     \
+    } while (0)
+
+// Work-items: (group of WG_VEC tiles of a tile row, tile row within the band, output channel);
+// explicit vectors over the tiles, as in winograd_input_f4. Each output row's four phases are
+// interleaved in private memory and stored contiguously where the row allows.
+__kernel void winograd_output_f4(__global const float *m, __global const float *bias, __global float *y,
+                                 const int C, const int H, const int W, const int ty0, const int tileRows,
+                                 const int tilesWPad, const int ntStride, const int useBias) {
+    const int t0 = get_global_id(0) * WG_VEC, tr = get_global_id(1), o = get_global_id(2);
+    if (t0 >= tilesWPad || tr >= tileRows || o >= C) return;
+    const size_t positionStride = (size_t)C * ntStride;
+    __global const float *src = m + (size_t)o * ntStride + (size_t)tr * tilesWPad + t0;
+    // rows: T[a][j] = Σ_i Aᵀ[a][i] M[i][j]
+    wvec_t tt[4][6];
+    for (int j = 0; j < 6; j++) {
+        wvec_t q[6], r[4];
+        for (int i = 0; i < 6; i++) q[i] = WVLOAD(0, src + (i * 6 + j) * positionStride);
+        AT6(q[0], q[1], q[2], q[3], q[4], q[5], r);
+        for (int a = 0; a < 4; a++) tt[a][j] = r[a];
+    }
+    const float b = useBias ? bias[o] : 0.0f;
+    __global float *plane = y + (size_t)o * H * W;
+    const int oy = 4 * (ty0 + tr), ox = 4 * t0;
+    for (int a = 0; a < 4; a++) {
+        if (oy + a >= H) break;
+        wvec_t r[4];
+        AT6(tt[a][0], tt[a][1], tt[a][2], tt[a][3], tt[a][4], tt[a][5], r);
+        float line[4 * WG_VEC];
+        for (int bb = 0; bb < 4; bb++) {
+            float lanes[WG_VEC];
+            WVSTORE(r[bb] + (wvec_t)(b), 0, lanes);
+            for (int k = 0; k < WG_VEC; k++) line[4 * k + bb] = lanes[k];
+        }
+        __global float *dst = plane + (oy + a) * W + ox;
+        if (ox + 4 * WG_VEC <= W) {
+            for (int k = 0; k < 4 * WG_VEC; k += 4) vstore4(vload4(0, line + k), 0, dst + k);
+        } else {
+            for (int k = 0; ox + k < W && k < 4 * WG_VEC; k++) dst[k] = line[k];
+        }
+    }
+}
+"""#)
+
+    public static let all: [KernelFile] = [activation, conv, convDirect, gram, loss, pool, reduce, tile, vector, winograd]
 }

@@ -41,7 +41,8 @@ public enum MemoryModel {
     public static func estimate(architecture: Architecture, options: TransferOptions, width: Int, height: Int,
                                 styleWidth: Int, styleHeight: Int, backendKind: String,
                                 openCLPath: OpenCLBackend.Parameters.Path = .direct,
-                                im2colBudget: Int = 16 << 20, cpuParameters: CPUBackend.Parameters = .init(),
+                                openCLParameters: OpenCLBackend.Parameters = .init(),
+                                cpuParameters: CPUBackend.Parameters = .init(),
                                 tile: Int? = nil) -> MemoryEstimate {
         var e = MemoryEstimate()
         let layers = architecture.layers
@@ -77,12 +78,12 @@ public enum MemoryModel {
         e.largestBuffer = 4 * a.largest
         // weights + flipped copies of every convolution up to the deepest layer
         var weightFloats = 0, scratchFloats = 0
+        var clSlots = [0, 0, 0]   // the OpenCL backend's scratch buffers (see OpenCLBackend.scratchBuffer)
         var s = Shape(3, ah, aw)
         for (i, l) in layers.enumerated() where i <= last {
             switch l.kind {
             case .conv(_, let cin, let cout):
                 weightFloats += 2 * (cout * cin * 9) + cout
-                let k = cin * 9
                 if backendKind == "cpu" {
                     // transformed Winograd copies, forward and backward
                     let positions = (cpuParameters.winogradTile + 2) * (cpuParameters.winogradTile + 2)
@@ -91,21 +92,37 @@ public enum MemoryModel {
                     scratchFloats = max(scratchFloats,
                                         cpuParameters.convScratchFloats(cin: cin, cout: cout, height: s.height, width: s.width),
                                         cpuParameters.convScratchFloats(cin: cout, cout: cin, height: s.height, width: s.width))
-                } else if openCLPath == .clblast {
-                    let band = max(1, min(s.height, im2colBudget / max(k * s.width, 1)))
-                    scratchFloats = max(scratchFloats, k * band * s.width)
                 } else {
-                    scratchFloats = max(scratchFloats, cin * (s.height + 2) * (s.width + 2) + 18)
+                    let p = openCLParameters
+                    for (ci, co) in [(cin, cout), (cout, cin)] {   // forward, backward
+                        if p.usesWinograd(cin: ci, cout: co) {
+                            weightFloats += 36 * ci * co
+                            let f = p.winogradLayout(cin: ci, cout: co, height: s.height, width: s.width)
+                                .scratchFloats(cin: ci, cout: co)
+                            clSlots = [max(clSlots[0], f.v), max(clSlots[1], f.m), max(clSlots[2], f.padded)]
+                        } else if openCLPath == .clblast {
+                            let band = max(1, min(s.height, p.im2colBudget / max(ci * 9 * s.width, 1)))
+                            clSlots[0] = max(clSlots[0], ci * 9 * band * s.width)
+                        } else {
+                            clSlots[0] = max(clSlots[0], p.directScratchFloats(cin: ci, cout: co, height: s.height, width: s.width))
+                        }
+                    }
                 }
                 s = Shape(cout, s.height, s.width)
             case .pool: s = Shape(s.channels, s.height / 2, s.width / 2)
             case .relu: break
             }
         }
-        if options.loss.centeredGram { scratchFloats = max(scratchFloats, a.largest) }
+        if backendKind != "cpu" {
+            if options.loss.centeredGram { clSlots[0] = max(clSlots[0], a.largest) }
+            scratchFloats = clSlots.reduce(0, +)
+            e.largestBuffer = max(e.largestBuffer, 4 * (clSlots.max() ?? 0))
+        } else {
+            if options.loss.centeredGram { scratchFloats = max(scratchFloats, a.largest) }
+            e.largestBuffer = max(e.largestBuffer, 4 * scratchFloats)
+        }
         e.weights = 4 * weightFloats
         e.scratch = 4 * scratchFloats
-        e.largestBuffer = max(e.largestBuffer, e.scratch)
         let n = 3 * width * height
         var targets = 0
         if let c = content { targets += full.shapes[c].count }

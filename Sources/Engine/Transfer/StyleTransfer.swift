@@ -71,7 +71,7 @@ public final class StyleTransfer {
         return MemoryModel.estimate(architecture: network.architecture, options: options, width: width, height: height,
                                     styleWidth: styleWidth, styleHeight: styleHeight, backendKind: backend.kind,
                                     openCLPath: cl?.path ?? .direct,
-                                    im2colBudget: cl?.parameters.im2colBudget ?? (16 << 20),
+                                    openCLParameters: cl?.parameters ?? .init(),
                                     cpuParameters: (backend as? CPUBackend)?.parameters ?? .init(),
                                     tile: tile)
     }

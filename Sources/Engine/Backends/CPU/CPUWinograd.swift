@@ -46,33 +46,9 @@ struct WinogradTransform {
              [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
         at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])
 
-    static func forTile(_ m: Int) -> WinogradTransform {
-        precondition(m == 2 || m == 4, "Winograd output tile must be 2 or 4, not \(m)")
-        return m == 2 ? f2 : f4
-    }
-}
-
-/// Transformed weights, kept while the weight tensor they came from lives.
-struct WinogradWeights {
-    weak var source: Storage?
-    let tile: Int
-    let transformed: CPUStorage
-}
-
-extension CPUBackend {
-    /// U for a weight tensor: α² × Cout × Cin, cached by the tensor's storage. The cache entry is
-    /// dropped whenever the backend writes the tensor (upload, fill, copy).
-    func winogradWeights(_ weight: Tensor, cout: Int, cin: Int, _ f: WinogradTransform) -> UnsafeMutablePointer<Float> {
-        let key = ObjectIdentifier(weight.storage)
-        if let cached = winogradCache[key], cached.source === weight.storage, cached.tile == f.m {
-            return cached.transformed.pointer
-        }
-        // entries whose weights are gone (their identifier may be reused) are dropped
-        winogradCache = winogradCache.filter { $0.value.source != nil }
-        let alpha = f.alpha
-        let u = CPUStorage(count: alpha * alpha * cout * cin)
-        let up = u.pointer, wp = weight.cpu
-        let g = f.g
+    /// U[ξ][o][c] = (G g_{o,c} Gᵀ)[ξ] for OIHW weights g (shared by both backends).
+    func transformWeights(_ wp: UnsafePointer<Float>, cout: Int, cin: Int, into up: UnsafeMutablePointer<Float>) {
+        let alpha = self.alpha, g = self.g
         DispatchQueue.concurrentPerform(iterations: cout) { o in
             var t = [Float](repeating: 0, count: alpha * 3)
             for c in 0..<cin {
@@ -89,8 +65,35 @@ extension CPUBackend {
                 }
             }
         }
+    }
+
+    static func forTile(_ m: Int) -> WinogradTransform {
+        precondition(m == 2 || m == 4, "Winograd output tile must be 2 or 4, not \(m)")
+        return m == 2 ? f2 : f4
+    }
+}
+
+/// Transformed weights (on either backend), kept while the weight tensor they came from lives.
+struct WinogradWeights {
+    weak var source: Storage?
+    let tile: Int
+    let transformed: Storage
+}
+
+extension CPUBackend {
+    /// U for a weight tensor: α² × Cout × Cin, cached by the tensor's storage. The cache entry is
+    /// dropped whenever the backend writes the tensor (upload, fill, copy).
+    func winogradWeights(_ weight: Tensor, cout: Int, cin: Int, _ f: WinogradTransform) -> UnsafeMutablePointer<Float> {
+        let key = ObjectIdentifier(weight.storage)
+        if let cached = winogradCache[key], cached.source === weight.storage, cached.tile == f.m {
+            return unsafeDowncast(cached.transformed, to: CPUStorage.self).pointer
+        }
+        // entries whose weights are gone (their identifier may be reused) are dropped
+        winogradCache = winogradCache.filter { $0.value.source != nil }
+        let u = CPUStorage(count: f.alpha * f.alpha * cout * cin)
+        f.transformWeights(weight.cpu, cout: cout, cin: cin, into: u.pointer)
         winogradCache[key] = WinogradWeights(source: weight.storage, tile: f.m, transformed: u)
-        return up
+        return u.pointer
     }
 
     func conv3x3Winograd(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {

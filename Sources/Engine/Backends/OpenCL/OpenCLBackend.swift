@@ -36,8 +36,9 @@ public final class OpenCLBackend: Backend {
         public var path: Path?
         /// Output channels per work-item of the direct convolution.
         public var convOutputBlock = 6
-        /// Rows of the output per work-item of the direct Gram backward.
+        /// Rows of the output, and vectors of columns, per work-item of the direct Gram backward.
         public var gramOutputBlock = 16
+        public var gramRows = 1
         /// Pixels per work-item (vector width: 4, 8 or 16) of the direct convolution and Gram kernels.
         public var convVectorWidth = 16
         /// Rows per work-item of the direct convolution (each weight load serves them all).
@@ -46,7 +47,55 @@ public final class OpenCLBackend: Backend {
         /// choice. 1 on CPU devices: PoCL then runs each work-item as its own task, which measured
         /// 1.7× faster than its own choice and keeps large register blocks off its worker stacks.
         public var convWorkGroup: Int?
+        /// Winograd F(4×4, 3×3) (winograd.cl) for convolutions with at least this many input and
+        /// output channels; nil: 64 on CPU devices, off elsewhere (not yet measured on a GPU).
+        /// "off" is Int.max.
+        public var winogradMinChannels: Int?
+        /// Winograd bands of tile rows hold at most this many floats of transformed inputs and products.
+        public var winogradBandBudget = 16 << 20
+        /// Output channels and vectors of tiles per work-item of winograd_gemm (its vector width
+        /// is convVectorWidth); the same register limit as the direct convolution applies.
+        public var winogradOutputBlock = 3
+        public var winogradRows = 8
+        /// Winograd products by winograd_gemm (`direct`) or by CLBlast SGEMMs (`clblast`); nil: as `path`.
+        public var winogradGemm: Path?
         public init() {}
+
+        /// The convolution method for a shape, once `winogradMinChannels` is resolved.
+        public func usesWinograd(cin: Int, cout: Int) -> Bool {
+            guard let minC = winogradMinChannels else { return false }
+            return cin >= minC && cout >= minC
+        }
+
+        /// The Winograd layout of a convolution: tile rows per band, tile columns rounded up to the
+        /// vector width, the row length of V and M, and the padded input's rows and row length.
+        public struct WinogradLayout {
+            public let tilesH, tilesW, tilesWPad, bandRows, ntStride, paddedHeight, paddedWidth: Int
+            /// Floats of V, M and the padded input.
+            public func scratchFloats(cin: Int, cout: Int) -> (v: Int, m: Int, padded: Int) {
+                (36 * cin * ntStride, 36 * cout * ntStride, cin * paddedHeight * paddedWidth)
+            }
+        }
+
+        public func winogradLayout(cin: Int, cout: Int, height h: Int, width w: Int) -> WinogradLayout {
+            let vec = convVectorWidth
+            let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
+            let tilesWPad = (tilesW + vec - 1) / vec * vec
+            let rows = max(1, min(tilesH, winogradBandBudget / max(36 * (cin + cout) * tilesWPad, 1)))
+            let group = winogradRows * vec
+            return WinogradLayout(tilesH: tilesH, tilesW: tilesW, tilesWPad: tilesWPad, bandRows: rows,
+                                  ntStride: (rows * tilesWPad + group - 1) / group * group,
+                                  paddedHeight: 4 * tilesH + 2, paddedWidth: 4 * tilesWPad + 4)
+        }
+
+        /// Floats of scratch a convolution of this shape uses on the direct path.
+        public func directScratchFloats(cin: Int, cout: Int, height h: Int, width w: Int) -> Int {
+            if usesWinograd(cin: cin, cout: cout) {
+                let f = winogradLayout(cin: cin, cout: cout, height: h, width: w).scratchFloats(cin: cin, cout: cout)
+                return f.v + f.m + f.padded
+            }
+            return cin * (h + 2) * (w + 2) + convVectorWidth + 2 + (convRows - 1) * (w + 2)
+        }
 
         /// Overrides from text like "convVectorWidth=8,convOutputBlock=12,convRows=2,path=direct"
         /// (the environment variable NEURAL_STYLE_CL_PARAMETERS), so tuners and benchmarks can
@@ -66,13 +115,28 @@ public final class OpenCLBackend: Backend {
                 case "convRows": guard let v = Int(kv[1]), v >= 1, v <= 8 else { throw bad }; convRows = v
                 case "convWorkGroup": guard let v = Int(kv[1]), v >= 1 else { throw bad }; convWorkGroup = v
                 case "gramOutputBlock": guard let v = Int(kv[1]), v >= 1, v <= 32 else { throw bad }; gramOutputBlock = v
+                case "gramRows": guard let v = Int(kv[1]), v >= 1, v <= 8 else { throw bad }; gramRows = v
+                case "winogradMinChannels":
+                    if kv[1] == "off" { winogradMinChannels = Int.max } else {
+                        guard let v = Int(kv[1]), v >= 1 else { throw bad }; winogradMinChannels = v
+                    }
+                case "winogradBandBudget": guard let v = Int(kv[1]), v > 0 else { throw bad }; winogradBandBudget = v
+                case "winogradOutputBlock": guard let v = Int(kv[1]), v > 0, v <= 64 else { throw bad }; winogradOutputBlock = v
+                case "winogradRows": guard let v = Int(kv[1]), v >= 1, v <= 8 else { throw bad }; winogradRows = v
+                case "winogradGemm": guard let v = Path(rawValue: kv[1]) else { throw bad }; winogradGemm = v
                 default:
-                    throw EngineError.invalidArgument("unknown OpenCL parameter \(kv[0]); known: reduceWorkGroup, reduceGroups, im2colBudget, path, convOutputBlock, convVectorWidth, convRows, convWorkGroup, gramOutputBlock")
+                    throw EngineError.invalidArgument("unknown OpenCL parameter \(kv[0]); known: reduceWorkGroup, reduceGroups, im2colBudget, path, convOutputBlock, convVectorWidth, convRows, convWorkGroup, gramOutputBlock, gramRows, winogradMinChannels, winogradBandBudget, winogradOutputBlock, winogradRows, winogradGemm")
                 }
             }
             // the accumulators must fit in registers: 32 vectors crashed PoCL's worker threads
             guard convOutputBlock * convRows <= 24 else {
                 throw EngineError.invalidArgument("convOutputBlock × convRows must be at most 24 (got \(convOutputBlock) × \(convRows))")
+            }
+            guard gramOutputBlock * gramRows <= 24 else {
+                throw EngineError.invalidArgument("gramOutputBlock × gramRows must be at most 24 (got \(gramOutputBlock) × \(gramRows))")
+            }
+            guard winogradOutputBlock * winogradRows <= 24 else {
+                throw EngineError.invalidArgument("winogradOutputBlock × winogradRows must be at most 24 (got \(winogradOutputBlock) × \(winogradRows))")
             }
         }
     }
@@ -81,7 +145,11 @@ public final class OpenCLBackend: Backend {
     public let path: Parameters.Path
     public private(set) var parameters: Parameters
 
-    var scratch: CLBuffer?
+    /// Scratch buffers by slot (0: im2col or padded input; Winograd: 0 V, 1 M, 2 padded input);
+    /// each grows, never shrinks.
+    var scratch: [Int: CLBuffer] = [:]
+    /// Transformed Winograd weights by weight storage.
+    var winogradCache: [ObjectIdentifier: WinogradWeights] = [:]
     var partials: CLBuffer?
     /// dG + dGᵀ of the Gram backward, one C×C buffer per channel count, reused every iteration.
     var symmetric: [Int: Tensor] = [:]
@@ -98,9 +166,11 @@ public final class OpenCLBackend: Backend {
         var p = parameters
         if let text = ProcessInfo.processInfo.environment[Self.parametersVariable], !text.isEmpty { try p.apply(text) }
         while p.reduceWorkGroup > device.maxWorkGroupSize && p.reduceWorkGroup > 1 { p.reduceWorkGroup /= 2 }
-        self.parameters = p
         path = p.path ?? (device.kind == .cpu ? .direct : .clblast)
         if p.convWorkGroup == nil && device.kind == .cpu { p.convWorkGroup = 1 }
+        if p.winogradMinChannels == nil { p.winogradMinChannels = device.kind == .cpu ? 64 : Int.max }
+        if p.winogradGemm == nil { p.winogradGemm = path }
+        self.parameters = p
         partials = try context.allocate(bytes: 4 * p.reduceGroups)
     }
 
@@ -113,15 +183,16 @@ public final class OpenCLBackend: Backend {
         var options = ""
         if file.name == KernelFile.reduce.name { options = "-DREDUCE_WG=\(parameters.reduceWorkGroup)" }
         if file.name == KernelFile.convDirect.name { options = "-DCONV_OCB=\(parameters.convOutputBlock) -DCONV_VEC=\(parameters.convVectorWidth) -DCONV_ROWS=\(parameters.convRows)" }
-        if file.name == KernelFile.gram.name { options = "-DGRAM_OCB=\(parameters.gramOutputBlock) -DGRAM_VEC=\(parameters.convVectorWidth)" }
+        if file.name == KernelFile.gram.name { options = "-DGRAM_OCB=\(parameters.gramOutputBlock) -DGRAM_VEC=\(parameters.convVectorWidth) -DGRAM_ROWS=\(parameters.gramRows)" }
+        if file.name == KernelFile.winograd.name { options = "-DWG_OCB=\(parameters.winogradOutputBlock) -DWG_VEC=\(parameters.convVectorWidth) -DWG_ROWS=\(parameters.winogradRows)" }
         return try context.kernel(name, in: file, options: options)
     }
 
-    func scratchBuffer(_ count: Int) throws -> CLBuffer {
-        if let s = scratch, s.bytes >= count * 4 { return s }
-        scratch = nil
+    func scratchBuffer(_ count: Int, slot: Int = 0) throws -> CLBuffer {
+        if let s = scratch[slot], s.bytes >= count * 4 { return s }
+        scratch[slot] = nil
         let s = try context.allocate(bytes: count * 4)
-        scratch = s
+        scratch[slot] = s
         return s
     }
 
@@ -153,6 +224,7 @@ public final class OpenCLBackend: Backend {
 
     public func upload(_ values: [Float], to t: Tensor) throws {
         precondition(values.count == t.count, "upload of \(values.count) values into \(t.shape)")
+        winogradCache[ObjectIdentifier(t.storage)] = nil
         try values.withUnsafeBytes { try context.write(t.cl, from: $0.baseAddress!, bytes: t.count * 4) }
     }
 
@@ -162,10 +234,14 @@ public final class OpenCLBackend: Backend {
         return out
     }
 
-    public func fill(_ t: Tensor, _ value: Float) throws { try context.fill(t.cl, value: value, bytes: t.count * 4) }
+    public func fill(_ t: Tensor, _ value: Float) throws {
+        winogradCache[ObjectIdentifier(t.storage)] = nil
+        try context.fill(t.cl, value: value, bytes: t.count * 4)
+    }
 
     public func copy(_ src: Tensor, into dst: Tensor) throws {
         precondition(src.count == dst.count)
+        winogradCache[ObjectIdentifier(dst.storage)] = nil
         try context.copy(from: src.cl, to: dst.cl, bytes: src.count * 4)
     }
 
@@ -177,6 +253,7 @@ public final class OpenCLBackend: Backend {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
         let cout = y.shape.channels
         precondition(y.shape == Shape(cout, h, w) && weight.count == cout * cin * 9)
+        if parameters.usesWinograd(cin: cin, cout: cout) { return try conv3x3Winograd(x, weight: weight, bias: bias, into: y) }
         if path == .direct { return try conv3x3Direct(x, weight: weight, bias: bias, into: y) }
         let k = cin * 9
         let bandRows = max(1, min(h, parameters.im2colBudget / max(k * w, 1)))
@@ -233,21 +310,26 @@ public final class OpenCLBackend: Backend {
     public func pool(_ kind: PoolKind, _ x: Tensor, into y: Tensor) throws {
         let s = x.shape
         precondition(y.shape == Shape(s.channels, s.height / 2, s.width / 2))
-        try launch1D(kind == .max ? "maxpool2x2" : "avgpool2x2", .pool, y.count,
-                     [.buffer(x.cl), .buffer(y.cl), .int(Int32(s.channels)), .int(Int32(s.height)),
-                      .int(Int32(s.width))], work: .bytes(4.0 * Double(x.count + y.count)))
+        guard y.count > 0 else { return }
+        try context.launch(try kernel(kind == .max ? "maxpool2x2" : "avgpool2x2", .pool),
+                           global: [s.width / 2, s.height / 2, s.channels],
+                           [.buffer(x.cl), .buffer(y.cl), .int(Int32(s.channels)), .int(Int32(s.height)),
+                            .int(Int32(s.width))], work: .bytes(4.0 * Double(x.count + y.count)))
     }
 
     public func poolBackward(_ kind: PoolKind, _ dy: Tensor, input x: Tensor, into dx: Tensor) throws {
         let s = x.shape
         precondition(dx.shape == s && dy.shape == Shape(s.channels, s.height / 2, s.width / 2))
+        guard x.count > 0 else { return }
         let dims: [KernelArg] = [.int(Int32(s.channels)), .int(Int32(s.height)), .int(Int32(s.width))]
+        let windows = [(s.width + 1) / 2, (s.height + 1) / 2, s.channels]
         if kind == .max {
-            try launch1D("maxpool2x2_backward", .pool, x.count, [.buffer(dy.cl), .buffer(x.cl), .buffer(dx.cl)] + dims,
-                         work: .bytes(4.0 * Double(2 * x.count + dy.count)))
+            try context.launch(try kernel("maxpool2x2_backward", .pool), global: windows,
+                               [.buffer(dy.cl), .buffer(x.cl), .buffer(dx.cl)] + dims,
+                               work: .bytes(4.0 * Double(2 * x.count + dy.count)))
         } else {
-            try launch1D("avgpool2x2_backward", .pool, x.count, [.buffer(dy.cl), .buffer(dx.cl)] + dims,
-                         work: .bytes(4.0 * Double(x.count + dy.count)))
+            try context.launch(try kernel("avgpool2x2_backward", .pool), global: windows,
+                               [.buffer(dy.cl), .buffer(dx.cl)] + dims, work: .bytes(4.0 * Double(x.count + dy.count)))
         }
     }
 
@@ -281,9 +363,9 @@ public final class OpenCLBackend: Backend {
         let s = try symmetricScratch(c)
         try launch1D("symmetrize_sum", .gram, c * c, [.buffer(dg.cl), .buffer(s.cl), .int(Int32(c))])
         if path == .direct {
-            let vec = parameters.convVectorWidth, ocb = parameters.gramOutputBlock
+            let cols = parameters.convVectorWidth * parameters.gramRows, ocb = parameters.gramOutputBlock
             return try context.launch(try kernel("gram_backward_direct", .gram),
-                                      global: [(n + vec - 1) / vec, (c + ocb - 1) / ocb],
+                                      global: [(n + cols - 1) / cols, (c + ocb - 1) / ocb],
                                       [.buffer(s.cl), .buffer(fp), .buffer(df.cl), .int(Int32(c)), .int(Int32(n)),
                                        .float(1 / Float(n))], work: .flops(2.0 * Double(c * c) * Double(n)))
         }

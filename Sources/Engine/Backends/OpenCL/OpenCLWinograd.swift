@@ -1,0 +1,71 @@
+import Foundation
+
+extension OpenCLBackend {
+    /// U = G g Gᵀ for a weight tensor (36 × Cout × Cin), transformed on the host once and cached
+    /// by the tensor's storage; dropped whenever the backend writes the tensor.
+    func winogradWeights(_ weight: Tensor, cout: Int, cin: Int) throws -> CLBuffer {
+        let key = ObjectIdentifier(weight.storage)
+        if let cached = winogradCache[key], cached.source === weight.storage {
+            return unsafeDowncast(cached.transformed, to: CLStorage.self).buffer
+        }
+        winogradCache = winogradCache.filter { $0.value.source != nil }
+        let f = WinogradTransform.f4
+        let g = try download(weight)
+        var u = [Float](repeating: 0, count: 36 * cout * cin)
+        g.withUnsafeBufferPointer { gp in
+            u.withUnsafeMutableBufferPointer { f.transformWeights(gp.baseAddress!, cout: cout, cin: cin, into: $0.baseAddress!) }
+        }
+        let t = try makeTensor(Shape(36, cout, cin))
+        try upload(u, to: t)
+        winogradCache[key] = WinogradWeights(source: weight.storage, tile: f.m, transformed: t.storage)
+        return t.cl
+    }
+
+    /// winograd.cl: pad the input once, then band by band of tile rows: input transform, 36
+    /// products (winograd_gemm or CLBlast), output transform.
+    func conv3x3Winograd(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) throws {
+        let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
+        let cout = y.shape.channels
+        let u = try winogradWeights(weight, cout: cout, cin: cin)
+        let l = parameters.winogradLayout(cin: cin, cout: cout, height: h, width: w)
+        let floats = l.scratchFloats(cin: cin, cout: cout)
+        let v = try scratchBuffer(floats.v, slot: 0), m = try scratchBuffer(floats.m, slot: 1)
+        let xp = try scratchBuffer(floats.padded, slot: 2)
+        let vec = parameters.convVectorWidth, group = parameters.winogradRows * vec, ocb = parameters.winogradOutputBlock
+        let one = parameters.convWorkGroup.map { [$0, 1, 1] }
+        let stride = l.ntStride
+        try context.launch(try kernel("winograd_pad", .winograd), global: [l.paddedWidth, l.paddedHeight, cin],
+                           [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w)),
+                            .int(Int32(l.paddedHeight)), .int(Int32(l.paddedWidth))],
+                           work: .bytes(4.0 * Double(x.count + floats.padded)))
+        var ty0 = 0
+        while ty0 < l.tilesH {
+            let rows = min(l.bandRows, l.tilesH - ty0)
+            let nt = rows * l.tilesWPad
+            try context.launch(try kernel("winograd_input_f4", .winograd), global: [l.tilesWPad / vec, rows, cin], local: one,
+                               [.buffer(xp), .buffer(v), .int(Int32(cin)), .int(Int32(l.paddedHeight)),
+                                .int(Int32(l.paddedWidth)), .int(Int32(ty0)), .int(Int32(rows)),
+                                .int(Int32(l.tilesWPad)), .int(Int32(stride))],
+                               work: .bytes(4.0 * Double(cin) * Double(nt) * (24 + 36)))
+            let gemmFlops = 2.0 * 36 * Double(cout) * Double(cin) * Double(nt)
+            if parameters.winogradGemm == .clblast {
+                for xi in 0..<36 {
+                    try context.sgemm(transA: false, transB: false, m: cout, n: nt, k: cin, alpha: 1,
+                                      a: u, aOffset: xi * cout * cin, lda: cin, b: v, bOffset: xi * cin * stride, ldb: stride,
+                                      beta: 0, c: m, cOffset: xi * cout * stride, ldc: stride)
+                }
+            } else {
+                try context.launch(try kernel("winograd_gemm", .winograd),
+                                   global: [(nt + group - 1) / group, (cout + ocb - 1) / ocb, 36], local: one,
+                                   [.buffer(u), .buffer(v), .buffer(m), .int(Int32(cin)), .int(Int32(cout)), .int(Int32(stride))],
+                                   work: .flops(gemmFlops))
+            }
+            try context.launch(try kernel("winograd_output_f4", .winograd), global: [l.tilesWPad / vec, rows, cout], local: one,
+                               [.buffer(m), .buffer((bias ?? weight).cl), .buffer(y.cl), .int(Int32(cout)), .int(Int32(h)),
+                                .int(Int32(w)), .int(Int32(ty0)), .int(Int32(rows)), .int(Int32(l.tilesWPad)),
+                                .int(Int32(stride)), .int(bias == nil ? 0 : 1)],
+                               work: .bytes(4.0 * Double(cout) * Double(nt) * (36 + 16)))
+            ty0 += rows
+        }
+    }
+}
