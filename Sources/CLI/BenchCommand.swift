@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
 
 /// Which backends a benchmark runs on.
 func benchBackends(_ spec: String, device: String?) throws -> [Backend] {
+    try CPUBackend.checkEnvironment()
     switch spec {
     case "cpu": return [CPUBackend()]
     case "opencl", "gpu": return [try OpenCLBackend(device: device)]

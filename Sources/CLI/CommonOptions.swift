@@ -68,6 +68,7 @@ struct CommonOptions: ParsableArguments {
     }
 
     func makeBackend() throws -> Backend {
+        try CPUBackend.checkEnvironment()
         switch backend.lowercased() {
         case "auto":
             if device == nil, (try? DeviceInfo.select(nil))?.kind ?? .cpu == .cpu { return CPUBackend(profile: profile) }

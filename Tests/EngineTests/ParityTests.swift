@@ -57,6 +57,18 @@ final class ParityTests: XCTestCase {
         XCTAssertThrowsError(try p.apply("path"))
         XCTAssertThrowsError(try p.apply("convOutputBlock=16,convRows=2"))
         try p.apply("convOutputBlock=24,convRows=1")
+        XCTAssertThrowsError(try p.apply("winogradOutputBlock=6,winogradRows=8"))
+        try p.apply("winogradMinChannels=off,winogradGemm=clblast")
+        XCTAssertFalse(p.usesWinograd(cin: 512, cout: 512))
+
+        var c = CPUBackend.Parameters()
+        try c.apply("winogradTile=2, winogradMinChannels=off, col2imForFewOutputs=off")
+        XCTAssertEqual(c.winogradTile, 2)
+        XCTAssertNil(c.winogradMinChannels)
+        XCTAssertEqual(c.convMethod(cin: 64, cout: 3), .im2col)
+        XCTAssertThrowsError(try c.apply("winogradTile=3"))
+        XCTAssertThrowsError(try c.apply("noSuchKnob=1"))
+        XCTAssertThrowsError(try c.apply("chunk"))
     }
 
     /// `check` must notice a wrong kernel: a ReLU that leaks negatives is loaded through the

@@ -47,6 +47,37 @@ public final class CPUBackend: Backend {
         /// false: im2col + GEMM.
         public var col2imForFewOutputs = true
         public init() {}
+
+        /// Overrides from text like "winogradTile=2,winogradMinChannels=off,im2colBudget=8388608".
+        /// All or nothing: on an error the parameters are left as they were.
+        public mutating func apply(_ text: String) throws {
+            var copy = self
+            try copy.applyEach(text)
+            self = copy
+        }
+
+        private mutating func applyEach(_ text: String) throws {
+            for item in text.split(separator: ",") {
+                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard kv.count == 2 else { throw EngineError.invalidArgument("bad CPU parameter \"\(item)\"; use name=value") }
+                let bad = EngineError.invalidArgument("bad value for CPU parameter \(kv[0]): \(kv[1])")
+                func positive() throws -> Int { guard let v = Int(kv[1]), v > 0 else { throw bad }; return v }
+                switch kv[0] {
+                case "winogradMinChannels":
+                    if kv[1] == "off" { winogradMinChannels = nil } else { winogradMinChannels = try positive() }
+                case "winogradTile": guard let v = Int(kv[1]), v == 2 || v == 4 else { throw bad }; winogradTile = v
+                case "winogradBandBudget": winogradBandBudget = try positive()
+                case "winogradMinTiles": winogradMinTiles = try positive()
+                case "col2imForFewOutputs":
+                    guard ["on", "off", "true", "false"].contains(kv[1]) else { throw bad }
+                    col2imForFewOutputs = kv[1] == "on" || kv[1] == "true"
+                case "im2colBudget": im2colBudget = try positive()
+                case "chunk": chunk = try positive()
+                default:
+                    throw EngineError.invalidArgument("unknown CPU parameter \(kv[0]); known: winogradMinChannels, winogradTile, winogradBandBudget, winogradMinTiles, col2imForFewOutputs, im2colBudget, chunk")
+                }
+            }
+        }
     }
     public var parameters = Parameters()
 
@@ -59,25 +90,22 @@ public final class CPUBackend: Backend {
     /// (the environment variable NEURAL_STYLE_CPU_PARAMETERS).
     public static let parametersVariable = "NEURAL_STYLE_CPU_PARAMETERS"
 
+    /// Reads NEURAL_STYLE_CPU_PARAMETERS; a malformed value is ignored here (the CLI checks it
+    /// first with `checkEnvironment`, so users get an error instead).
     public init(profile: Bool = false) {
         profiler = profile ? Profiler() : nil
         if let text = ProcessInfo.processInfo.environment[Self.parametersVariable] {
-            for item in text.split(separator: ",") {
-                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2 else { continue }
-                switch kv[0] {
-                case "winogradMinChannels": parameters.winogradMinChannels = Int(kv[1])   // "off" disables
-                case "winogradTile": if let v = Int(kv[1]), v == 2 || v == 4 { parameters.winogradTile = v }
-                case "winogradBandBudget": if let v = Int(kv[1]), v > 0 { parameters.winogradBandBudget = v }
-                case "winogradMinTiles": if let v = Int(kv[1]), v > 0 { parameters.winogradMinTiles = v }
-                case "col2imForFewOutputs": parameters.col2imForFewOutputs = kv[1] != "off" && kv[1] != "false"
-                case "im2colBudget": if let v = Int(kv[1]), v > 0 { parameters.im2colBudget = v }
-                case "chunk": if let v = Int(kv[1]), v > 0 { parameters.chunk = v }
-                default: break
-                }
-            }
+            var p = parameters
+            if (try? p.apply(text)) != nil { parameters = p }
         }
         deviceName = "host CPU (\(ProcessInfo.processInfo.activeProcessorCount) threads, OpenBLAS)"
+    }
+
+    /// Throws a message naming the bad item when NEURAL_STYLE_CPU_PARAMETERS cannot be read.
+    public static func checkEnvironment() throws {
+        guard let text = ProcessInfo.processInfo.environment[parametersVariable] else { return }
+        var p = Parameters()
+        do { try p.apply(text) } catch let e as EngineError { throw EngineError.invalidArgument("\(parametersVariable): \(e)") }
     }
 
     deinit { scratch?.deallocate() }

@@ -100,7 +100,14 @@ public final class OpenCLBackend: Backend {
         /// Overrides from text like "convVectorWidth=8,convOutputBlock=12,convRows=2,path=direct"
         /// (the environment variable NEURAL_STYLE_CL_PARAMETERS), so tuners and benchmarks can
         /// try settings without a rebuild.
+        /// All or nothing: on an error the parameters are left as they were.
         public mutating func apply(_ text: String) throws {
+            var copy = self
+            try copy.applyEach(text)
+            self = copy
+        }
+
+        private mutating func applyEach(_ text: String) throws {
             for item in text.split(separator: ",") {
                 let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard kv.count == 2 else { throw EngineError.invalidArgument("bad OpenCL parameter \"\(item)\"; use name=value") }
