@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The device check to run on a GPU machine from a package made by tools/package.sh:
 #   bash gpu-check.sh [RESULTS_DIR]
-# Lists devices, runs the parity check on the default (GPU) device, then the operation and
-# iteration benchmarks with random weights; everything is also written to RESULTS_DIR.
+# Lists devices, runs the parity check on the default (GPU) device (also with the Winograd
+# kernels), then the operation and iteration benchmarks with random weights (also with Winograd);
+# everything is also written to RESULTS_DIR. Each benchmark has a time limit.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-results}"
@@ -22,11 +23,18 @@ fi
 "$ns" devices 2>&1 | tee "$out/devices.txt"
 "$ns" devices --json > "$out/devices.json" 2>&1
 "$ns" check 2>&1 | tail -n 200 > "$out/check.txt"; echo "check: $(tail -n 1 "$out/check.txt")"
+# the Winograd kernels (off by default on GPUs) on every table shape, with CLBlast's GEMMs
+NEURAL_STYLE_CL_PARAMETERS=winogradMinChannels=4 "$ns" check 2>&1 | tail -n 200 > "$out/check-winograd.txt"
+echo "check (Winograd): $(tail -n 1 "$out/check-winograd.txt")"
 "$ns" bench ops --backend opencl --size 512 2>&1 | tee "$out/bench-ops.txt" | tail -n 5
-"$ns" bench iterations --backend opencl --sizes 512,1024,2048,4096 --iterations 5 --warmup 2 --json > "$out/bench.json" 2>&1
+timeout 300 "$ns" bench iterations --backend opencl --sizes 512,1024,2048,4096 --iterations 5 --warmup 2 --json > "$out/bench.json" 2>&1
 cat "$out/bench.json"
+# the same with Winograd F(4×4, 3×3) for ≥ 64 channels (GEMMs by CLBlast): is it the better default here?
+NEURAL_STYLE_CL_PARAMETERS=winogradMinChannels=64 timeout 300 "$ns" bench iterations --backend opencl \
+  --sizes 512,2048 --iterations 5 --warmup 2 --json > "$out/bench-winograd.json" 2>&1
+cat "$out/bench-winograd.json"
 # 500 L-BFGS iterations at 512² end to end (random weights, synthetic images)
 start=$(date +%s.%N)
-"$ns" bench iterations --backend opencl --sizes 512 --iterations 500 --warmup 0 --json > "$out/bench-500.json" 2>&1
+timeout 200 "$ns" bench iterations --backend opencl --sizes 512 --iterations 500 --warmup 0 --json > "$out/bench-500.json" 2>&1
 end=$(date +%s.%N)
 echo "500 iterations at 512: $(awk "BEGIN { print $end - $start }") s wall" | tee "$out/500.txt"

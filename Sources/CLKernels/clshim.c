@@ -407,6 +407,24 @@ void ns_event_release(ns_event *ev) {
     free(ev);
 }
 
+/* Turns a CLBlast status and its event into the shim's error and event conventions. */
+static int32_t clblast_result(ns_context *ctx, CLBlastStatusCode rc, cl_event ev, const char *what,
+                              size_t m, size_t n, size_t k, size_t batch, ns_event **event,
+                              ns_error *err) {
+    if (rc != CLBlastSuccess) {
+        int32_t code = rc < -1000 ? NS_ERR_CLBLAST : (int32_t)rc;
+        return fail(err, code, "CLBlast %s (m=%zu n=%zu k=%zu batch=%zu) failed on %s with status %d",
+                    what, m, n, k, batch, ctx->device_name, (int)rc);
+    }
+    if (event) {
+        ns_event *e = calloc(1, sizeof *e);
+        if (!e) { clReleaseEvent(ev); return fail(err, NS_ERR_HOST_MEMORY, "out of host memory"); }
+        e->event = ev;
+        *event = e;
+    }
+    return ok(err);
+}
+
 int32_t ns_sgemm(ns_context *ctx, int32_t trans_a, int32_t trans_b, size_t m, size_t n, size_t k,
                  float alpha, ns_buffer *a, size_t a_offset, size_t lda, ns_buffer *b,
                  size_t b_offset, size_t ldb, float beta, ns_buffer *c, size_t c_offset,
@@ -417,16 +435,19 @@ int32_t ns_sgemm(ns_context *ctx, int32_t trans_a, int32_t trans_b, size_t m, si
         CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
         trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a->mem, a_offset, lda,
         b->mem, b_offset, ldb, beta, c->mem, c_offset, ldc, &ctx->queue, event ? &ev : NULL);
-    if (rc != CLBlastSuccess) {
-        int32_t code = rc < -1000 ? NS_ERR_CLBLAST : (int32_t)rc;
-        return fail(err, code, "CLBlast SGEMM (m=%zu n=%zu k=%zu) failed on %s with status %d",
-                    m, n, k, ctx->device_name, (int)rc);
-    }
-    if (event) {
-        ns_event *e = calloc(1, sizeof *e);
-        if (!e) { clReleaseEvent(ev); return fail(err, NS_ERR_HOST_MEMORY, "out of host memory"); }
-        e->event = ev;
-        *event = e;
-    }
-    return ok(err);
+    return clblast_result(ctx, rc, ev, "SGEMM", m, n, k, 1, event, err);
+}
+
+int32_t ns_sgemm_strided_batched(ns_context *ctx, size_t m, size_t n, size_t k, float alpha,
+                                 ns_buffer *a, size_t a_offset, size_t lda, size_t a_stride,
+                                 ns_buffer *b, size_t b_offset, size_t ldb, size_t b_stride,
+                                 float beta, ns_buffer *c, size_t c_offset, size_t ldc,
+                                 size_t c_stride, size_t batch, ns_event **event, ns_error *err) {
+    if (event) *event = NULL;
+    cl_event ev = NULL;
+    CLBlastStatusCode rc = CLBlastSgemmStridedBatched(
+        CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k, alpha, a->mem,
+        a_offset, lda, a_stride, b->mem, b_offset, ldb, b_stride, beta, c->mem, c_offset, ldc,
+        c_stride, batch, &ctx->queue, event ? &ev : NULL);
+    return clblast_result(ctx, rc, ev, "strided batched SGEMM", m, n, k, batch, event, err);
 }

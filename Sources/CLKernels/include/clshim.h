@@ -104,6 +104,14 @@ int32_t ns_sgemm(ns_context *ctx, int32_t trans_a, int32_t trans_b, size_t m, si
                  ns_buffer *b, size_t b_offset, size_t ldb, float beta, ns_buffer *c,
                  size_t c_offset, size_t ldc, ns_event **event, ns_error *err);
 
+/* `batch` row-major, non-transposed SGEMMs C_i = alpha·A_i·B_i + beta·C_i, where operand i starts
+   at offset + i·stride (in floats): CLBlastSgemmStridedBatched, one launch for all of them. */
+int32_t ns_sgemm_strided_batched(ns_context *ctx, size_t m, size_t n, size_t k, float alpha,
+                                 ns_buffer *a, size_t a_offset, size_t lda, size_t a_stride,
+                                 ns_buffer *b, size_t b_offset, size_t ldb, size_t b_stride,
+                                 float beta, ns_buffer *c, size_t c_offset, size_t ldc,
+                                 size_t c_stride, size_t batch, ns_event **event, ns_error *err);
+
 const char *ns_error_name(int32_t code);
 
 #ifdef __cplusplus

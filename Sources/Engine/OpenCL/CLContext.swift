@@ -168,23 +168,37 @@ public final class CLContext {
         try withUnsafeMutablePointer(to: &event) { try body(wanted ? $0 : nil) }
     }
 
+    /// Runs a CLBlast call, turning out-of-memory into the engine's error and profiling its event.
+    private func clblast(_ name: String, flops: Double,
+                         _ call: (UnsafeMutablePointer<OpaquePointer?>?, UnsafeMutablePointer<ns_error>) -> Int32) throws {
+        var event: OpaquePointer?
+        do {
+            try withEventSlot(&event) { ev in try clCall { call(ev, $0) } }
+        } catch let e as OpenCLError where e.isOutOfMemory {
+            throw EngineError.outOfMemory(e.message)
+        }
+        if let event = event { profiler?.record(name, event: event, work: .flops(flops)) }
+    }
+
     /// Row-major SGEMM through CLBlast: C = alpha·op(A)·op(B) + beta·C.
     public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                       a: CLBuffer, aOffset: Int = 0, lda: Int, b: CLBuffer, bOffset: Int = 0, ldb: Int,
                       beta: Float, c: CLBuffer, cOffset: Int = 0, ldc: Int) throws {
-        var event: OpaquePointer?
-        do {
-            try withEventSlot(&event) { ev in
-                try clCall {
-                    ns_sgemm(handle, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a.handle, aOffset, lda,
-                             b.handle, bOffset, ldb, beta, c.handle, cOffset, ldc, ev, $0)
-                }
-            }
-        } catch let e as OpenCLError where e.isOutOfMemory {
-            throw EngineError.outOfMemory(e.message)
+        try clblast("clblast_sgemm", flops: 2.0 * Double(m) * Double(n) * Double(k)) { ev, err in
+            ns_sgemm(handle, transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a.handle, aOffset, lda,
+                     b.handle, bOffset, ldb, beta, c.handle, cOffset, ldc, ev, err)
         }
-        if let event = event {
-            profiler?.record("clblast_sgemm", event: event, work: .flops(2.0 * Double(m) * Double(n) * Double(k)))
+    }
+
+    /// `batch` row-major SGEMMs in one CLBlast launch; operand i starts at offset + i·stride floats.
+    public func sgemmStridedBatched(m: Int, n: Int, k: Int, alpha: Float,
+                                    a: CLBuffer, aOffset: Int = 0, lda: Int, aStride: Int,
+                                    b: CLBuffer, bOffset: Int = 0, ldb: Int, bStride: Int,
+                                    beta: Float, c: CLBuffer, cOffset: Int = 0, ldc: Int, cStride: Int,
+                                    batch: Int) throws {
+        try clblast("clblast_sgemm_batched", flops: 2.0 * Double(m) * Double(n) * Double(k) * Double(batch)) { ev, err in
+            ns_sgemm_strided_batched(handle, m, n, k, alpha, a.handle, aOffset, lda, aStride, b.handle, bOffset, ldb,
+                                     bStride, beta, c.handle, cOffset, ldc, cStride, batch, ev, err)
         }
     }
 }

@@ -22,7 +22,7 @@ extension OpenCLBackend {
     }
 
     /// winograd.cl: pad the input once, then band by band of tile rows: input transform, 36
-    /// products (winograd_gemm or CLBlast), output transform.
+    /// products (winograd_gemm, or one strided-batched CLBlast SGEMM), output transform.
     func conv3x3Winograd(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) throws {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
         let cout = y.shape.channels
@@ -49,11 +49,9 @@ extension OpenCLBackend {
                                work: .bytes(4.0 * Double(cin) * Double(nt) * (24 + 36)))
             let gemmFlops = 2.0 * 36 * Double(cout) * Double(cin) * Double(nt)
             if parameters.winogradGemm == .clblast {
-                for xi in 0..<36 {
-                    try context.sgemm(transA: false, transB: false, m: cout, n: nt, k: cin, alpha: 1,
-                                      a: u, aOffset: xi * cout * cin, lda: cin, b: v, bOffset: xi * cin * stride, ldb: stride,
-                                      beta: 0, c: m, cOffset: xi * cout * stride, ldc: stride)
-                }
+                try context.sgemmStridedBatched(m: cout, n: nt, k: cin, alpha: 1, a: u, lda: cin, aStride: cout * cin,
+                                                b: v, ldb: stride, bStride: cin * stride, beta: 0,
+                                                c: m, ldc: stride, cStride: cout * stride, batch: 36)
             } else {
                 try context.launch(try kernel("winograd_gemm", .winograd),
                                    global: [(nt + group - 1) / group, (cout + ocb - 1) / ocb, 36], local: one,
