@@ -33,8 +33,10 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(fast.parameters.convMethod(cin: 64, cout: 3), .col2im)
         XCTAssertGreaterThan(fast.parameters.convBandRows(.col2im, cin: 64, cout: 3, height: 9, width: 7), 1)
         XCTAssertLessThan(fast.parameters.convBandRows(.col2im, cin: 64, cout: 3, height: 9, width: 7), 9)
+        fast.parameters.winogradF4MinTiles = 1     // F(4×4) even on these small shapes
         for tile in [2, 4] {
             fast.parameters.winogradTile = tile
+            XCTAssertEqual(fast.parameters.winogradTile(height: 3, width: 4), tile)
             let results = ParityCheck.run(on: fast, cases: convs)
             XCTAssertGreaterThan(results.count, 8)
             for r in results {
@@ -66,6 +68,9 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(c.winogradTile, 2)
         XCTAssertNil(c.winogradMinChannels)
         XCTAssertEqual(c.convMethod(cin: 64, cout: 3), .im2col)
+        c = CPUBackend.Parameters()
+        XCTAssertEqual(c.winogradTile(height: 32, width: 32), 4)   // 64 tiles of 4×4
+        XCTAssertEqual(c.winogradTile(height: 16, width: 16), 2)
         XCTAssertThrowsError(try c.apply("winogradTile=3"))
         XCTAssertThrowsError(try c.apply("noSuchKnob=1"))
         XCTAssertThrowsError(try c.apply("chunk"))

@@ -86,7 +86,7 @@ public enum MemoryModel {
                 weightFloats += 2 * (cout * cin * 9) + cout
                 if backendKind == "cpu" {
                     // transformed Winograd copies, forward and backward
-                    let positions = (cpuParameters.winogradTile + 2) * (cpuParameters.winogradTile + 2)
+                    let m = cpuParameters.winogradTile(height: s.height, width: s.width), positions = (m + 2) * (m + 2)
                     if cpuParameters.convMethod(cin: cin, cout: cout) == .winograd { weightFloats += positions * cin * cout }
                     if cpuParameters.convMethod(cin: cout, cout: cin) == .winograd { weightFloats += positions * cin * cout }
                     scratchFloats = max(scratchFloats,

@@ -36,8 +36,18 @@ public final class CPUBackend: Backend {
         /// Winograd F(2×2, 3×3) for convolutions with at least this many input and output
         /// channels (nil: always im2col + GEMM, the plainest form, which `check` uses as reference).
         public var winogradMinChannels: Int? = 64
-        /// Winograd output tile m: F(m×m, 3×3) with m = 2 or 4.
+        /// Winograd output tile m: F(m×m, 3×3) with m = 2 or 4. With m = 4, layers that would
+        /// have fewer than `winogradF4MinTiles` tiles (32×32 and smaller) use m = 2, whose
+        /// products are wider GEMMs there (measured: conv5_1 at 16×16, 4.3 ms with F(4×4) and
+        /// 3.4 ms with F(2×2); at 32×32 F(4×4) wins).
         public var winogradTile = 4
+        public var winogradF4MinTiles = 64
+
+        /// The Winograd output tile for a layer of this size.
+        public func winogradTile(height h: Int, width w: Int) -> Int {
+            guard winogradTile == 4 else { return winogradTile }
+            return ((h + 3) / 4) * ((w + 3) / 4) >= winogradF4MinTiles ? 4 : 2
+        }
         /// Winograd works in bands of tile rows whose transformed inputs and products fit this
         /// many floats (small enough to stay in cache), but with at least `winogradMinTiles`
         /// tiles per band (wide enough for efficient GEMMs).
@@ -66,6 +76,7 @@ public final class CPUBackend: Backend {
                 case "winogradMinChannels":
                     if kv[1] == "off" { winogradMinChannels = nil } else { winogradMinChannels = try positive() }
                 case "winogradTile": guard let v = Int(kv[1]), v == 2 || v == 4 else { throw bad }; winogradTile = v
+                case "winogradF4MinTiles": winogradF4MinTiles = try positive()
                 case "winogradBandBudget": winogradBandBudget = try positive()
                 case "winogradMinTiles": winogradMinTiles = try positive()
                 case "col2imForFewOutputs":
@@ -74,7 +85,7 @@ public final class CPUBackend: Backend {
                 case "im2colBudget": im2colBudget = try positive()
                 case "chunk": chunk = try positive()
                 default:
-                    throw EngineError.invalidArgument("unknown CPU parameter \(kv[0]); known: winogradMinChannels, winogradTile, winogradBandBudget, winogradMinTiles, col2imForFewOutputs, im2colBudget, chunk")
+                    throw EngineError.invalidArgument("unknown CPU parameter \(kv[0]); known: winogradMinChannels, winogradTile, winogradF4MinTiles, winogradBandBudget, winogradMinTiles, col2imForFewOutputs, im2colBudget, chunk")
                 }
             }
         }
@@ -84,7 +95,7 @@ public final class CPUBackend: Backend {
     var scratch: UnsafeMutablePointer<Float>?
     var scratchCount = 0
     /// Transformed Winograd weights by weight storage.
-    var winogradCache: [ObjectIdentifier: WinogradWeights] = [:]
+    var winogradCache = WinogradCache()
 
     /// Overrides from text like "winogradMinChannels=off,im2colBudget=8388608"
     /// (the environment variable NEURAL_STYLE_CPU_PARAMETERS).
@@ -137,7 +148,7 @@ public final class CPUBackend: Backend {
 
     public func upload(_ values: [Float], to t: Tensor) throws {
         precondition(values.count == t.count, "upload of \(values.count) values into \(t.shape)")
-        winogradCache[ObjectIdentifier(t.storage)] = nil
+        winogradCache.invalidate(t)
         values.withUnsafeBufferPointer { t.cpu.update(from: $0.baseAddress!, count: t.count) }
     }
 
@@ -146,13 +157,13 @@ public final class CPUBackend: Backend {
     }
 
     public func fill(_ t: Tensor, _ value: Float) throws {
-        winogradCache[ObjectIdentifier(t.storage)] = nil
+        winogradCache.invalidate(t)
         t.cpu.update(repeating: value, count: t.count)
     }
 
     public func copy(_ src: Tensor, into dst: Tensor) throws {
         precondition(src.count == dst.count)
-        winogradCache[ObjectIdentifier(dst.storage)] = nil
+        winogradCache.invalidate(dst)
         dst.cpu.update(from: src.cpu, count: src.count)
     }
 

@@ -17,7 +17,7 @@ extension CPUBackend.Parameters {
         case .im2col: return max(1, min(h, im2colBudget / max(cin * 9 * w, 1)))
         case .col2im: return max(1, min(h, im2colBudget / max(9 * cout * w, 1) - 2))
         case .winograd:
-            let m = winogradTile, positions = (m + 2) * (m + 2)
+            let m = winogradTile(height: h, width: w), positions = (m + 2) * (m + 2)
             let tilesW = (w + m - 1) / m, tilesH = (h + m - 1) / m
             let budgetRows = winogradBandBudget / max(positions * (cin + cout) * tilesW, 1)
             let minRows = (winogradMinTiles + tilesW - 1) / tilesW
@@ -32,7 +32,9 @@ extension CPUBackend.Parameters {
         switch method {
         case .im2col: return cin * 9 * rows * w
         case .col2im: return 9 * cout * (rows + 2) * w
-        case .winograd: return (winogradTile + 2) * (winogradTile + 2) * (cin + cout) * rows * ((w + winogradTile - 1) / winogradTile)
+        case .winograd:
+            let m = winogradTile(height: h, width: w)
+            return (m + 2) * (m + 2) * (cin + cout) * rows * ((w + m - 1) / m)
         }
     }
 }

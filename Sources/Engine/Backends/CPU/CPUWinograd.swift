@@ -1,14 +1,8 @@
 import CBLAS
 import Foundation
 
-/// Winograd convolution F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-/// Networks"): each m×m block of outputs comes from an α×α block of inputs (α = m + 2) with α²
-/// multiplies per input channel instead of 9m², so the GEMM work falls 2.25× for m = 2 and 4×
-/// for m = 4 (the default; its transforms have larger coefficients, so it rounds a little more).
-///
-///   U = G g Gᵀ (weights, once per weight tensor, cached)   V = Bᵀ d B (input tiles)
-///   M_ξ = U_ξ · V_ξ for each of the α² positions ξ (α² SGEMMs: Cout×Cin by Cin×tiles)
-///   Y = Aᵀ M A (outputs)
+/// The CPU side of Winograd F(m×m, 3×3) (see Winograd.swift): bands of tile rows, the input and
+/// output transforms, and OpenBLAS for the α² products.
 ///
 /// Layout: V[ξ][c][t] and M[ξ][o][t] over the tiles t of a band of tile rows, sized by
 /// `Parameters.winogradBandBudget` and `winogradMinTiles`. Tile (ty, tx) reads input rows
@@ -18,88 +12,20 @@ import Foundation
 /// The transforms work a whole tile row at a time so that every loop is unit-stride: an input row,
 /// zero-padded (padded column p is input column p − 1), is split into its m phases
 /// P_k[t] = padded[m·t + k], and tile t's columns are then P_{s mod m}[t + s / m] for s < α.
-struct WinogradTransform {
-    let m: Int
-    var alpha: Int { m + 2 }
-    let g: [[Float]]    // α × 3
-    let bt: [[Float]]   // α × α
-    let at: [[Float]]   // m × α
-
-    /// Nonzero coefficients of each row of a matrix.
-    static func terms(_ rows: [[Float]]) -> [[(index: Int, coefficient: Float)]] {
-        rows.map { row in row.enumerated().compactMap { $0.element == 0 ? nil : ($0.offset, $0.element) } }
-    }
-
-    /// Interpolation points 0, 1, −1.
-    static let f2 = WinogradTransform(
-        m: 2,
-        g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
-        bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
-        at: [[1, 1, 1, 0], [0, 1, -1, -1]])
-
-    /// Interpolation points 0, 1, −1, 2, −2.
-    static let f4 = WinogradTransform(
-        m: 4,
-        g: [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-            [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]],
-        bt: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-             [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
-        at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])
-
-    /// U[ξ][o][c] = (G g_{o,c} Gᵀ)[ξ] for OIHW weights g (shared by both backends).
-    func transformWeights(_ wp: UnsafePointer<Float>, cout: Int, cin: Int, into up: UnsafeMutablePointer<Float>) {
-        let alpha = self.alpha, g = self.g
-        DispatchQueue.concurrentPerform(iterations: cout) { o in
-            var t = [Float](repeating: 0, count: alpha * 3)
-            for c in 0..<cin {
-                let k = wp + (o * cin + c) * 9
-                // t = G·k (α×3), then U = t·Gᵀ (α×α)
-                for i in 0..<alpha {
-                    for j in 0..<3 { t[i * 3 + j] = g[i][0] * k[j] + g[i][1] * k[3 + j] + g[i][2] * k[6 + j] }
-                }
-                for i in 0..<alpha {
-                    for j in 0..<alpha {
-                        let value = t[i * 3] * g[j][0] + t[i * 3 + 1] * g[j][1] + t[i * 3 + 2] * g[j][2]
-                        up[((i * alpha + j) * cout + o) * cin + c] = value
-                    }
-                }
-            }
-        }
-    }
-
-    static func forTile(_ m: Int) -> WinogradTransform {
-        precondition(m == 2 || m == 4, "Winograd output tile must be 2 or 4, not \(m)")
-        return m == 2 ? f2 : f4
-    }
-}
-
-/// Transformed weights (on either backend), kept while the weight tensor they came from lives.
-struct WinogradWeights {
-    weak var source: Storage?
-    let tile: Int
-    let transformed: Storage
-}
-
 extension CPUBackend {
-    /// U for a weight tensor: α² × Cout × Cin, cached by the tensor's storage. The cache entry is
-    /// dropped whenever the backend writes the tensor (upload, fill, copy).
+    /// U for a weight tensor: α² × Cout × Cin, cached.
     func winogradWeights(_ weight: Tensor, cout: Int, cin: Int, _ f: WinogradTransform) -> UnsafeMutablePointer<Float> {
-        let key = ObjectIdentifier(weight.storage)
-        if let cached = winogradCache[key], cached.source === weight.storage, cached.tile == f.m {
-            return unsafeDowncast(cached.transformed, to: CPUStorage.self).pointer
-        }
-        // entries whose weights are gone (their identifier may be reused) are dropped
-        winogradCache = winogradCache.filter { $0.value.source != nil }
+        if let u = winogradCache.lookup(weight, tile: f.m) { return unsafeDowncast(u, to: CPUStorage.self).pointer }
         let u = CPUStorage(count: f.alpha * f.alpha * cout * cin)
         f.transformWeights(weight.cpu, cout: cout, cin: cin, into: u.pointer)
-        winogradCache[key] = WinogradWeights(source: weight.storage, tile: f.m, transformed: u)
+        winogradCache.insert(u, for: weight, tile: f.m)
         return u.pointer
     }
 
     func conv3x3Winograd(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
         let cout = y.shape.channels
-        let f = WinogradTransform.forTile(parameters.winogradTile)
+        let f = WinogradTransform.forTile(parameters.winogradTile(height: h, width: w))
         let positions = f.alpha * f.alpha
         let tilesH = (h + f.m - 1) / f.m, tilesW = (w + f.m - 1) / f.m
         let u = winogradWeights(weight, cout: cout, cin: cin, f)

@@ -156,7 +156,7 @@ public final class OpenCLBackend: Backend {
     /// each grows, never shrinks.
     var scratch: [Int: CLBuffer] = [:]
     /// Transformed Winograd weights by weight storage.
-    var winogradCache: [ObjectIdentifier: WinogradWeights] = [:]
+    var winogradCache = WinogradCache()
     var partials: CLBuffer?
     /// dG + dGᵀ of the Gram backward, one C×C buffer per channel count, reused every iteration.
     var symmetric: [Int: Tensor] = [:]
@@ -231,7 +231,7 @@ public final class OpenCLBackend: Backend {
 
     public func upload(_ values: [Float], to t: Tensor) throws {
         precondition(values.count == t.count, "upload of \(values.count) values into \(t.shape)")
-        winogradCache[ObjectIdentifier(t.storage)] = nil
+        winogradCache.invalidate(t)
         try values.withUnsafeBytes { try context.write(t.cl, from: $0.baseAddress!, bytes: t.count * 4) }
     }
 
@@ -242,13 +242,13 @@ public final class OpenCLBackend: Backend {
     }
 
     public func fill(_ t: Tensor, _ value: Float) throws {
-        winogradCache[ObjectIdentifier(t.storage)] = nil
+        winogradCache.invalidate(t)
         try context.fill(t.cl, value: value, bytes: t.count * 4)
     }
 
     public func copy(_ src: Tensor, into dst: Tensor) throws {
         precondition(src.count == dst.count)
-        winogradCache[ObjectIdentifier(dst.storage)] = nil
+        winogradCache.invalidate(dst)
         try context.copy(from: src.cl, to: dst.cl, bytes: src.count * 4)
     }
 

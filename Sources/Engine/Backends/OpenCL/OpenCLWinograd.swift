@@ -4,11 +4,7 @@ extension OpenCLBackend {
     /// U = G g Gᵀ for a weight tensor (36 × Cout × Cin), transformed on the host once and cached
     /// by the tensor's storage; dropped whenever the backend writes the tensor.
     func winogradWeights(_ weight: Tensor, cout: Int, cin: Int) throws -> CLBuffer {
-        let key = ObjectIdentifier(weight.storage)
-        if let cached = winogradCache[key], cached.source === weight.storage {
-            return unsafeDowncast(cached.transformed, to: CLStorage.self).buffer
-        }
-        winogradCache = winogradCache.filter { $0.value.source != nil }
+        if let u = winogradCache.lookup(weight, tile: 4) { return unsafeDowncast(u, to: CLStorage.self).buffer }
         let f = WinogradTransform.f4
         let g = try download(weight)
         var u = [Float](repeating: 0, count: 36 * cout * cin)
@@ -17,7 +13,7 @@ extension OpenCLBackend {
         }
         let t = try makeTensor(Shape(36, cout, cin))
         try upload(u, to: t)
-        winogradCache[key] = WinogradWeights(source: weight.storage, tile: f.m, transformed: t.storage)
+        winogradCache.insert(t.storage, for: weight, tile: 4)
         return t.cl
     }
 
