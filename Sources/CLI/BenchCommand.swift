@@ -43,11 +43,12 @@ struct BenchIterations: ParsableCommand {
             var options = TransferOptions()
             options.lbfgsHistory = lbfgsHistory
             var rows: [IterationBenchmark.Row] = []
+            let backends = try benchBackends(backend, device: device)
             if !json {
                 print(pad("backend", 9) + pad("size", 7) + lpad("s/iter", 10) + lpad("min", 10) + lpad("GFLOP/it", 10)
                       + lpad("GFLOP/s", 10) + lpad("peak RSS", 11) + lpad("peak dev", 11) + "  device")
             }
-            for b in try benchBackends(backend, device: device) {
+            for b in backends {
                 for s in sizeList {
                     let r = try IterationBenchmark.run(backend: b, weights: weights, size: s, iterations: iterations,
                                                        warmup: warmup, options: options)

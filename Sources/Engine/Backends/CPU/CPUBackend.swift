@@ -28,7 +28,7 @@ public final class CPUBackend: Backend {
     public let profiler: Profiler?
 
     /// Named tuning parameters.
-    public struct Parameters {
+    public struct Parameters: TuningParameters {
         /// Largest im2col scratch, in floats; convolutions run in row bands that fit.
         public var im2colBudget = 16 << 20
         /// Elements per chunk of element-wise work and reductions.
@@ -58,36 +58,24 @@ public final class CPUBackend: Backend {
         public var col2imForFewOutputs = true
         public init() {}
 
-        /// Overrides from text like "winogradTile=2,winogradMinChannels=off,im2colBudget=8388608".
-        /// All or nothing: on an error the parameters are left as they were.
-        public mutating func apply(_ text: String) throws {
-            var copy = self
-            try copy.applyEach(text)
-            self = copy
-        }
+        public static let kind = "CPU"
+        public static let names = ["winogradMinChannels", "winogradTile", "winogradF4MinTiles", "winogradBandBudget",
+                                   "winogradMinTiles", "col2imForFewOutputs", "im2colBudget", "chunk"]
 
-        private mutating func applyEach(_ text: String) throws {
-            for item in text.split(separator: ",") {
-                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2 else { throw EngineError.invalidArgument("bad CPU parameter \"\(item)\"; use name=value") }
-                let bad = EngineError.invalidArgument("bad value for CPU parameter \(kv[0]): \(kv[1])")
-                func positive() throws -> Int { guard let v = Int(kv[1]), v > 0 else { throw bad }; return v }
-                switch kv[0] {
-                case "winogradMinChannels":
-                    if kv[1] == "off" { winogradMinChannels = nil } else { winogradMinChannels = try positive() }
-                case "winogradTile": guard let v = Int(kv[1]), v == 2 || v == 4 else { throw bad }; winogradTile = v
-                case "winogradF4MinTiles": winogradF4MinTiles = try positive()
-                case "winogradBandBudget": winogradBandBudget = try positive()
-                case "winogradMinTiles": winogradMinTiles = try positive()
-                case "col2imForFewOutputs":
-                    guard ["on", "off", "true", "false"].contains(kv[1]) else { throw bad }
-                    col2imForFewOutputs = kv[1] == "on" || kv[1] == "true"
-                case "im2colBudget": im2colBudget = try positive()
-                case "chunk": chunk = try positive()
-                default:
-                    throw EngineError.invalidArgument("unknown CPU parameter \(kv[0]); known: winogradMinChannels, winogradTile, winogradF4MinTiles, winogradBandBudget, winogradMinTiles, col2imForFewOutputs, im2colBudget, chunk")
-                }
+        /// e.g. "winogradTile=2,winogradMinChannels=off,im2colBudget=8388608" (see TuningParameters).
+        public mutating func set(_ name: String, _ value: String) throws -> Bool {
+            switch name {
+            case "winogradMinChannels": winogradMinChannels = value == "off" ? nil : try tuningInt(value)
+            case "winogradTile": winogradTile = try tuningInt(value, 2...4) { $0 != 3 }
+            case "winogradF4MinTiles": winogradF4MinTiles = try tuningInt(value)
+            case "winogradBandBudget": winogradBandBudget = try tuningInt(value)
+            case "winogradMinTiles": winogradMinTiles = try tuningInt(value)
+            case "col2imForFewOutputs": col2imForFewOutputs = try tuningBool(value)
+            case "im2colBudget": im2colBudget = try tuningInt(value)
+            case "chunk": chunk = try tuningInt(value)
+            default: return false
             }
+            return true
         }
     }
     public var parameters = Parameters()

@@ -22,7 +22,7 @@ public final class OpenCLBackend: Backend {
     public var profiler: Profiler? { context.profiler }
 
     /// Named tuning parameters (a benchmark or tuner may set them before first use).
-    public struct Parameters {
+    public struct Parameters: TuningParameters {
         /// Work-items per reduction work-group (power of two, ≤ the device's max work-group size).
         public var reduceWorkGroup = 128
         /// Work-groups per reduction launch.
@@ -97,53 +97,41 @@ public final class OpenCLBackend: Backend {
             return cin * (h + 2) * (w + 2) + convVectorWidth + 2 + (convRows - 1) * (w + 2)
         }
 
-        /// Overrides from text like "convVectorWidth=8,convOutputBlock=12,convRows=2,path=direct"
-        /// (the environment variable NEURAL_STYLE_CL_PARAMETERS), so tuners and benchmarks can
-        /// try settings without a rebuild.
-        /// All or nothing: on an error the parameters are left as they were.
-        public mutating func apply(_ text: String) throws {
-            var copy = self
-            try copy.applyEach(text)
-            self = copy
+        public static let kind = "OpenCL"
+        public static let names = ["reduceWorkGroup", "reduceGroups", "im2colBudget", "path", "convOutputBlock",
+                                   "convVectorWidth", "convRows", "convWorkGroup", "gramOutputBlock", "gramRows",
+                                   "winogradMinChannels", "winogradBandBudget", "winogradOutputBlock", "winogradRows",
+                                   "winogradGemm"]
+
+        /// e.g. "convVectorWidth=8,convOutputBlock=12,convRows=2,path=direct" (see TuningParameters).
+        public mutating func set(_ name: String, _ value: String) throws -> Bool {
+            func path(_ v: String) throws -> Path { guard let p = Path(rawValue: v) else { throw TuningValueError() }; return p }
+            switch name {
+            case "reduceWorkGroup": reduceWorkGroup = try tuningInt(value) { $0 & ($0 - 1) == 0 }
+            case "reduceGroups": reduceGroups = try tuningInt(value)
+            case "im2colBudget": im2colBudget = try tuningInt(value)
+            case "path": self.path = try path(value)
+            case "convOutputBlock": convOutputBlock = try tuningInt(value, 1...64)
+            case "convVectorWidth": convVectorWidth = try tuningInt(value, 4...16) { [4, 8, 16].contains($0) }
+            case "convRows": convRows = try tuningInt(value, 1...8)
+            case "convWorkGroup": convWorkGroup = try tuningInt(value)
+            case "gramOutputBlock": gramOutputBlock = try tuningInt(value, 1...32)
+            case "gramRows": gramRows = try tuningInt(value, 1...8)
+            case "winogradMinChannels": winogradMinChannels = value == "off" ? Int.max : try tuningInt(value)
+            case "winogradBandBudget": winogradBandBudget = try tuningInt(value)
+            case "winogradOutputBlock": winogradOutputBlock = try tuningInt(value, 1...64)
+            case "winogradRows": winogradRows = try tuningInt(value, 1...8)
+            case "winogradGemm": winogradGemm = try path(value)
+            default: return false
+            }
+            return true
         }
 
-        private mutating func applyEach(_ text: String) throws {
-            for item in text.split(separator: ",") {
-                let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard kv.count == 2 else { throw EngineError.invalidArgument("bad OpenCL parameter \"\(item)\"; use name=value") }
-                let bad = EngineError.invalidArgument("bad value for OpenCL parameter \(kv[0]): \(kv[1])")
-                switch kv[0] {
-                case "reduceWorkGroup": guard let v = Int(kv[1]), v > 0, v & (v - 1) == 0 else { throw bad }; reduceWorkGroup = v
-                case "reduceGroups": guard let v = Int(kv[1]), v > 0 else { throw bad }; reduceGroups = v
-                case "im2colBudget": guard let v = Int(kv[1]), v > 0 else { throw bad }; im2colBudget = v
-                case "path": guard let v = Path(rawValue: kv[1]) else { throw bad }; path = v
-                case "convOutputBlock": guard let v = Int(kv[1]), v > 0, v <= 64 else { throw bad }; convOutputBlock = v
-                case "convVectorWidth": guard let v = Int(kv[1]), [4, 8, 16].contains(v) else { throw bad }; convVectorWidth = v
-                case "convRows": guard let v = Int(kv[1]), v >= 1, v <= 8 else { throw bad }; convRows = v
-                case "convWorkGroup": guard let v = Int(kv[1]), v >= 1 else { throw bad }; convWorkGroup = v
-                case "gramOutputBlock": guard let v = Int(kv[1]), v >= 1, v <= 32 else { throw bad }; gramOutputBlock = v
-                case "gramRows": guard let v = Int(kv[1]), v >= 1, v <= 8 else { throw bad }; gramRows = v
-                case "winogradMinChannels":
-                    if kv[1] == "off" { winogradMinChannels = Int.max } else {
-                        guard let v = Int(kv[1]), v >= 1 else { throw bad }; winogradMinChannels = v
-                    }
-                case "winogradBandBudget": guard let v = Int(kv[1]), v > 0 else { throw bad }; winogradBandBudget = v
-                case "winogradOutputBlock": guard let v = Int(kv[1]), v > 0, v <= 64 else { throw bad }; winogradOutputBlock = v
-                case "winogradRows": guard let v = Int(kv[1]), v >= 1, v <= 8 else { throw bad }; winogradRows = v
-                case "winogradGemm": guard let v = Path(rawValue: kv[1]) else { throw bad }; winogradGemm = v
-                default:
-                    throw EngineError.invalidArgument("unknown OpenCL parameter \(kv[0]); known: reduceWorkGroup, reduceGroups, im2colBudget, path, convOutputBlock, convVectorWidth, convRows, convWorkGroup, gramOutputBlock, gramRows, winogradMinChannels, winogradBandBudget, winogradOutputBlock, winogradRows, winogradGemm")
-                }
-            }
-            // the accumulators must fit in registers: 32 vectors crashed PoCL's worker threads
-            guard convOutputBlock * convRows <= 24 else {
-                throw EngineError.invalidArgument("convOutputBlock × convRows must be at most 24 (got \(convOutputBlock) × \(convRows))")
-            }
-            guard gramOutputBlock * gramRows <= 24 else {
-                throw EngineError.invalidArgument("gramOutputBlock × gramRows must be at most 24 (got \(gramOutputBlock) × \(gramRows))")
-            }
-            guard winogradOutputBlock * winogradRows <= 24 else {
-                throw EngineError.invalidArgument("winogradOutputBlock × winogradRows must be at most 24 (got \(winogradOutputBlock) × \(winogradRows))")
+        /// The accumulators of a work-item must fit in registers: 32 vectors crashed PoCL's worker threads.
+        public func validate() throws {
+            for (name, blocks, rows) in [("conv", convOutputBlock, convRows), ("gram", gramOutputBlock, gramRows),
+                                         ("winograd", winogradOutputBlock, winogradRows)] where blocks * rows > 24 {
+                throw EngineError.invalidArgument("\(name)OutputBlock × \(name)Rows must be at most 24 (got \(blocks) × \(rows))")
             }
         }
     }
