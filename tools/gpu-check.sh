@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The device check to run on a GPU machine from a package made by tools/package.sh:
-#   bash gpu-check.sh [RESULTS_DIR]
+#   bash gpu-check.sh [RESULTS_DIR] [--tune]
 # Lists devices, runs the parity check on the default (GPU) device (also with the Winograd
 # kernels), then the operation and iteration benchmarks with random weights (also with Winograd);
-# everything is also written to RESULTS_DIR. Each benchmark has a time limit.
+# everything is also written to RESULTS_DIR. Each benchmark has a time limit. With --tune as the
+# second argument it also tunes CLBlast for the GPU and benchmarks with the tuned parameters.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-results}"
+tune="${2:-}"   # --tune: also run CLBlast's tuners (about 4 more minutes) and benchmark with their results
 mkdir -p "$out"
 ns="$here/neural-style"
 # NVIDIA's OpenCL driver without a registered ICD: point the loader at it
@@ -38,3 +40,14 @@ start=$(date +%s.%N)
 timeout 200 "$ns" bench iterations --backend opencl --sizes 512 --iterations 500 --warmup 0 --json > "$out/bench-500.json" 2>&1
 end=$(date +%s.%N)
 echo "500 iterations at 512: $(awk "BEGIN { print $end - $start }") s wall" | tee "$out/500.txt"
+# CLBlast tuned for this GPU (CLBlast's own tuners, bundled by package.sh), then the same benchmark
+if [ "$tune" = "--tune" ] && [ -x "$here/tuners/clblast_tuner_xgemm" ]; then
+  mkdir -p "$out/clblast-tuning"
+  (cd "$out/clblast-tuning" && export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" &&
+    timeout 150 "$here/tuners/clblast_tuner_xgemm" -precision 32 -m 1024 -n 1024 -k 1024 -fraction 0.25 > xgemm.log 2>&1;
+    timeout 90 "$here/tuners/clblast_tuner_xgemm_direct" -precision 32 -m 256 -n 256 -k 256 -fraction 0.1 > xgemm_direct.log 2>&1)
+  ls "$out/clblast-tuning"
+  NEURAL_STYLE_CLBLAST_TUNING="$out/clblast-tuning" timeout 200 "$ns" bench iterations --backend opencl --sizes 512,2048 \
+    --iterations 5 --warmup 2 --json > "$out/bench-tuned.json" 2>&1
+  cat "$out/bench-tuned.json"
+fi

@@ -32,8 +32,13 @@ exec "$here/lib/neural-style" "$@"
 WRAP
 chmod +x "$out/neural-style"
 cp tools/gpu-check.sh "$out/"
+# CLBlast's tuners (clblast-utils), for gpu-check.sh --tune; they use the bundled libraries
+mkdir -p "$out/tuners"
+for t in clblast_tuner_xgemm clblast_tuner_xgemm_direct; do
+  if command -v "$t" >/dev/null; then cp "$(command -v "$t")" "$out/tuners/"; fi
+done
 strip "$out/lib/neural-style"
-strip --strip-unneeded "$out"/lib/*.so* 2>/dev/null || true
+strip --strip-unneeded "$out"/lib/*.so* "$out"/tuners/* 2>/dev/null || true
 tar -czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
 du -sh "$out" "$out.tar.gz"
 echo "packaged into $out and $out.tar.gz; try: $out/neural-style devices"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages neural-style needs, when missing (Debian/Ubuntu, run as root or with sudo).
 set -euo pipefail
-packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev libpng-dev libjpeg62-turbo-dev
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clblast-utils libpng-dev libjpeg62-turbo-dev
           libopenblas-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -451,3 +451,16 @@ int32_t ns_sgemm_strided_batched(ns_context *ctx, size_t m, size_t n, size_t k, 
         c_stride, batch, &ctx->queue, event ? &ev : NULL);
     return clblast_result(ctx, rc, ev, "strided batched SGEMM", m, n, k, batch, event, err);
 }
+
+int32_t ns_clblast_override(ns_context *ctx, const char *kernel, size_t count, const char **names,
+                            const size_t *values, ns_error *err) {
+    CLBlastStatusCode rc = CLBlastOverrideParameters(ctx->device, kernel, CLBlastPrecisionSingle,
+                                                     count, names, values);
+    if (rc != CLBlastSuccess) {
+        int32_t code = rc < -1000 ? NS_ERR_CLBLAST : (int32_t)rc;
+        return fail(err, code, "CLBlast rejected the %zu tuned parameters for kernel %s on %s (status %d%s)",
+                    count, kernel, ctx->device_name, (int)rc,
+                    rc == CLBlastMissingOverrideParameter ? ": some parameter is missing" : "");
+    }
+    return ok(err);
+}

@@ -112,6 +112,12 @@ int32_t ns_sgemm_strided_batched(ns_context *ctx, size_t m, size_t n, size_t k, 
                                  float beta, ns_buffer *c, size_t c_offset, size_t ldc,
                                  size_t c_stride, size_t batch, ns_event **event, ns_error *err);
 
+/* Overrides CLBlast's single-precision tuning parameters for `kernel` ("Xgemm", "XgemmDirect",
+   "Copy", "Pad", "Transpose", "Padtranspose", …) on this context's device; the set must be
+   complete. Used with the results of CLBlast's tuners (see CLBlastTuning.swift). */
+int32_t ns_clblast_override(ns_context *ctx, const char *kernel, size_t count, const char **names,
+                            const size_t *values, ns_error *err);
+
 const char *ns_error_name(int32_t code);
 
 #ifdef __cplusplus

@@ -146,6 +146,8 @@ public final class OpenCLBackend: Backend {
     /// Transformed Winograd weights by weight storage.
     var winogradCache = WinogradCache()
     var partials: CLBuffer?
+    /// CLBlast tunings applied from NEURAL_STYLE_CLBLAST_TUNING for this device.
+    public private(set) var clblastTunings: [CLBlastTuning] = []
     /// dG + dGᵀ of the Gram backward, one C×C buffer per channel count, reused every iteration.
     var symmetric: [Int: Tensor] = [:]
 
@@ -167,6 +169,10 @@ public final class OpenCLBackend: Backend {
         if p.winogradGemm == nil { p.winogradGemm = path }
         self.parameters = p
         partials = try context.allocate(bytes: 4 * p.reduceGroups)
+        if let folder = ProcessInfo.processInfo.environment[CLBlastTuning.folderVariable], !folder.isEmpty {
+            clblastTunings = try CLBlastTuning.load(folder: folder, device: device.name)
+            for t in clblastTunings { try context.apply(t) }
+        }
     }
 
     /// Opens the device `--device` names (nil: first GPU, else accelerator, else CPU).
