@@ -42,7 +42,7 @@ typedef float4 wvec_t;
 #define WVSTORE vstore4
 #endif
 
-// Bᵀ applied to six values (in place):
+// Bᵀ applied to six values d0…d5, into o[0…5]:
 //   4d0 − 5d2 + d4, −4(d1 + d2) + d3 + d4, 4(d1 − d2) + d4 − d3,
 //   2(d3 − d1) + d4 − d2, 2(d1 − d3) + d4 − d2, 4d1 − 5d3 + d5
 #define BT6(d0, d1, d2, d3, d4, d5, o)                       \
