@@ -93,6 +93,7 @@ public final class CPUBackend: Backend {
     /// first with `checkEnvironment`, so users get an error instead).
     public init(profile: Bool = false) {
         profiler = profile ? Profiler() : nil
+        CPUGEMM.singleThreaded
         if let text = ProcessInfo.processInfo.environment[Self.parametersVariable] {
             var p = parameters
             if (try? p.apply(text)) != nil { parameters = p }

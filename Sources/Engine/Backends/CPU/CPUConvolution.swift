@@ -71,8 +71,8 @@ extension CPUBackend {
                 let bp = b.cpu
                 for o in 0..<cout { (yp + o * h * w + r0 * w).update(repeating: bp[o], count: n) }
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(n), Int32(k),
-                        1, wp, Int32(k), col, Int32(n), bias == nil ? 0 : 1, yp + r0 * w, Int32(h * w))
+            CPUGEMM.columns(m: cout, n: n, k: k, alpha: 1, a: wp, lda: k, b: col, ldb: n,
+                            beta: bias == nil ? 0 : 1, c: yp + r0 * w, ldc: h * w)
             r0 += rows
         }
     }
@@ -95,8 +95,8 @@ extension CPUBackend {
             let in0 = max(r0 - 1, 0), in1 = min(r0 + rows + 1, h)   // input rows read
             let n = (in1 - in0) * w
             for o in 0..<cout {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9, Int32(n), Int32(cin), 1,
-                            wp + o * cin * 9, 9, xp + in0 * w, Int32(h * w), 0, z + o * 9 * n, Int32(n))
+                CPUGEMM.columns(transA: true, m: 9, n: n, k: cin, alpha: 1, a: wp + o * cin * 9, lda: 9,
+                                b: xp + in0 * w, ldb: h * w, beta: 0, c: z + o * 9 * n, ldc: n)
             }
             DispatchQueue.concurrentPerform(iterations: cout * rows) { job in
                 let o = job / rows, i = r0 + job % rows

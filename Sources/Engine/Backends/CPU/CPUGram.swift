@@ -24,8 +24,14 @@ extension CPUBackend {
         timed("gram", .flops(Double(c) * Double(c + 1) * Double(n))) {
             let fp = gramFeatures(f, centered: centered)
             let gp = g.cpu
-            cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(c), Int32(n), 1 / Float(n), fp, Int32(n),
-                        0, gp, Int32(c))
+            // the upper triangle by blocks of 16 rows, G[i0..<i1, i0...] = F[i0..<i1]·F[i0...]ᵀ / n,
+            // in parallel (single-threaded SGEMMs, see CPUGEMM); then the mirror image
+            let rows = 16
+            DispatchQueue.concurrentPerform(iterations: (c + rows - 1) / rows) { blk in
+                let i0 = blk * rows, m = min(rows, c - i0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(c - i0), Int32(n), 1 / Float(n),
+                            fp + i0 * n, Int32(n), fp + i0 * n, Int32(n), 0, gp + i0 * c + i0, Int32(c))
+            }
             for i in 0..<c { for j in 0..<i { gp[i * c + j] = gp[j * c + i] } }
         }
     }
@@ -38,8 +44,7 @@ extension CPUBackend {
             var s = [Float](repeating: 0, count: c * c)
             let gp = dg.cpu
             for i in 0..<c { for j in 0..<c { s[i * c + j] = gp[i * c + j] + gp[j * c + i] } }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(c), Int32(n), Int32(c), 1 / Float(n),
-                        s, Int32(c), fp, Int32(n), 1, df.cpu, Int32(n))
+            CPUGEMM.columns(m: c, n: n, k: c, alpha: 1 / Float(n), a: s, lda: c, b: fp, ldb: n, beta: 1, c: df.cpu, ldc: n)
         }
     }
 }

@@ -43,7 +43,8 @@ extension CPUBackend {
                 winogradInputRows(f, xp + c * h * w, height: h, width: w, firstTileRow: ty0, tileRows: rows,
                                   into: v + c * nt, positionStride: cin * nt)
             }
-            for xi in 0..<positions {
+            // the α² independent products, each a single-threaded SGEMM (see CPUGEMM)
+            DispatchQueue.concurrentPerform(iterations: positions) { xi in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
                             u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0, m + xi * cout * nt, Int32(nt))
             }
