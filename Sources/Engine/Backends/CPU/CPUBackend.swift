@@ -33,11 +33,11 @@ public final class CPUBackend: Backend {
         public var im2colBudget = 16 << 20
         /// Elements per chunk of element-wise work and reductions.
         public var chunk = 1 << 16
-        /// Winograd F(2×2, 3×3) for convolutions with at least this many input and output
+        /// Winograd convolutions (see `winogradTile`) for at least this many input and output
         /// channels (nil: always im2col + GEMM, the plainest form, which `check` uses as reference).
         public var winogradMinChannels: Int? = 64
         /// Winograd output tile m: F(m×m, 3×3) with m = 2 or 4. With m = 4, layers that would
-        /// have fewer than `winogradF4MinTiles` tiles (32×32 and smaller) use m = 2, whose
+        /// have fewer than `winogradF4MinTiles` tiles (smaller than 32×32) use m = 2, whose
         /// products are wider GEMMs there (measured: conv5_1 at 16×16, 4.3 ms with F(4×4) and
         /// 3.4 ms with F(2×2); at 32×32 F(4×4) wins).
         public var winogradTile = 4
