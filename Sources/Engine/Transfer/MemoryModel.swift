@@ -101,10 +101,9 @@ public enum MemoryModel {
                                 .scratchFloats(cin: ci, cout: co)
                             clSlots = [max(clSlots[0], f.v), max(clSlots[1], f.m), max(clSlots[2], f.padded)]
                         } else if openCLPath == .clblast {
-                            let band = max(1, min(s.height, p.im2colBudget / max(ci * 9 * s.width, 1)))
-                            clSlots[0] = max(clSlots[0], ci * 9 * band * s.width)
+                            clSlots[0] = max(clSlots[0], p.im2colBand(cin: ci, height: s.height, width: s.width).floats)
                         } else {
-                            clSlots[0] = max(clSlots[0], p.directScratchFloats(cin: ci, cout: co, height: s.height, width: s.width))
+                            clSlots[0] = max(clSlots[0], p.directScratchFloats(cin: ci, height: s.height, width: s.width))
                         }
                     }
                 }

@@ -27,7 +27,11 @@ extension CPUBackend.Parameters {
 
     /// Floats of scratch a convolution of this shape uses (the memory model counts the largest).
     public func convScratchFloats(cin: Int, cout: Int, height h: Int, width w: Int) -> Int {
-        let method = convMethod(cin: cin, cout: cout)
+        convScratchFloats(convMethod(cin: cin, cout: cout), cin: cin, cout: cout, height: h, width: w)
+    }
+
+    /// Floats of scratch `method` uses for this shape: one band of its columns, transforms or partial planes.
+    public func convScratchFloats(_ method: ConvMethod, cin: Int, cout: Int, height h: Int, width w: Int) -> Int {
         let rows = convBandRows(method, cin: cin, cout: cout, height: h, width: w)
         switch method {
         case .im2col: return cin * 9 * rows * w
@@ -60,7 +64,7 @@ extension CPUBackend {
         let cout = y.shape.channels
         let k = cin * 9
         let bandRows = parameters.convBandRows(.im2col, cin: cin, cout: cout, height: h, width: w)
-        let col = scratchBuffer(k * bandRows * w)
+        let col = scratchBuffer(parameters.convScratchFloats(.im2col, cin: cin, cout: cout, height: h, width: w))
         let xp = x.cpu, yp = y.cpu, wp = weight.cpu
         var r0 = 0
         while r0 < h {
@@ -87,7 +91,7 @@ extension CPUBackend {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
         let cout = y.shape.channels
         let bandRows = parameters.convBandRows(.col2im, cin: cin, cout: cout, height: h, width: w)
-        let z = scratchBuffer(9 * cout * (bandRows + 2) * w)
+        let z = scratchBuffer(parameters.convScratchFloats(.col2im, cin: cin, cout: cout, height: h, width: w))
         let xp = x.cpu, yp = y.cpu, wp = weight.cpu
         var r0 = 0
         while r0 < h {

@@ -31,7 +31,7 @@ extension CPUBackend {
         let u = winogradWeights(weight, cout: cout, cin: cin, f)
         let bandRows = parameters.convBandRows(.winograd, cin: cin, cout: cout, height: h, width: w)
         let maxTiles = bandRows * tilesW
-        let v = scratchBuffer(positions * (cin + cout) * maxTiles)
+        let v = scratchBuffer(parameters.convScratchFloats(.winograd, cin: cin, cout: cout, height: h, width: w))
         let m = v + positions * cin * maxTiles
         let xp = x.cpu, yp = y.cpu
         let bp = bias?.cpu

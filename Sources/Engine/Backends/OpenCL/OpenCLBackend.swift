@@ -88,13 +88,16 @@ public final class OpenCLBackend: Backend {
                                   paddedHeight: 4 * tilesH + 2, paddedWidth: 4 * tilesWPad + 4)
         }
 
-        /// Floats of scratch a convolution of this shape uses on the direct path.
-        public func directScratchFloats(cin: Int, cout: Int, height h: Int, width w: Int) -> Int {
-            if usesWinograd(cin: cin, cout: cout) {
-                let f = winogradLayout(cin: cin, cout: cout, height: h, width: w).scratchFloats(cin: cin, cout: cout)
-                return f.v + f.m + f.padded
-            }
-            return cin * (h + 2) * (w + 2) + convVectorWidth + 2 + (convRows - 1) * (w + 2)
+        /// Floats of the direct convolution's padded input: C×(H+2)×(W+2) plus slack, since the last
+        /// vector of a row may read past it and a row group may run past the last row.
+        public func directScratchFloats(cin: Int, height h: Int, width w: Int) -> Int {
+            cin * (h + 2) * (w + 2) + convVectorWidth + 2 + (convRows - 1) * (w + 2)
+        }
+
+        /// Image rows per band of the im2col + CLBlast convolution, and the band's im2col floats.
+        public func im2colBand(cin: Int, height h: Int, width w: Int) -> (rows: Int, floats: Int) {
+            let rows = max(1, min(h, im2colBudget / max(cin * 9 * w, 1)))
+            return (rows, cin * 9 * rows * w)
         }
 
         public static let kind = "OpenCL"
@@ -257,8 +260,8 @@ public final class OpenCLBackend: Backend {
         if parameters.usesWinograd(cin: cin, cout: cout) { return try conv3x3Winograd(x, weight: weight, bias: bias, into: y) }
         if path == .direct { return try conv3x3Direct(x, weight: weight, bias: bias, into: y) }
         let k = cin * 9
-        let bandRows = max(1, min(h, parameters.im2colBudget / max(k * w, 1)))
-        let col = try scratchBuffer(k * bandRows * w)
+        let band = parameters.im2colBand(cin: cin, height: h, width: w), bandRows = band.rows
+        let col = try scratchBuffer(band.floats)
         var r0 = 0
         while r0 < h {
             let rows = min(bandRows, h - r0)
@@ -285,8 +288,7 @@ public final class OpenCLBackend: Backend {
         let vec = parameters.convVectorWidth, ocb = parameters.convOutputBlock
         let padded = cin * (h + 2) * (w + 2)
         let rowsPer = parameters.convRows
-        // slack: the last vector of a row may read past it, and a row group may run past the last row
-        let xp = try scratchBuffer(padded + vec + 2 + (rowsPer - 1) * (w + 2))
+        let xp = try scratchBuffer(parameters.directScratchFloats(cin: cin, height: h, width: w))
         try context.launch(try kernel("pad_input", .convDirect), global: [w + 2, h + 2, cin],
                            [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w))],
                            work: .bytes(8.0 * Double(padded)))
