@@ -7,7 +7,7 @@ import Foundation
 /// defaults CLBlast's database has for the device (or, for devices it does not know, for its
 /// vendor or type). `NEURAL_STYLE_CLBLAST_TUNING=folder` points the OpenCL backend at the files;
 /// `tools/gpu-check.sh` runs the tuners on the GPU and then benchmarks with their results.
-public struct CLBlastTuning: Equatable {
+public struct CLBlastTuning {
     /// CLBlast's database name of the kernel ("Xgemm", "XgemmDirect", "Copy", …).
     public let kernel: String
     /// The OpenCL device name the tuner ran on.
@@ -17,11 +17,6 @@ public struct CLBlastTuning: Equatable {
     public let parameters: [(name: String, value: Int)]
 
     public static let folderVariable = "NEURAL_STYLE_CLBLAST_TUNING"
-
-    public static func == (a: CLBlastTuning, b: CLBlastTuning) -> Bool {
-        a.kernel == b.kernel && a.device == b.device && a.milliseconds == b.milliseconds
-            && a.parameters.map(\.name) == b.parameters.map(\.name) && a.parameters.map(\.value) == b.parameters.map(\.value)
-    }
 
     /// The database kernel a tuner's "kernel_family" tunes: xgemm_1 and xgemm_2 (its two GEMMK
     /// variants) are both Xgemm, xgemm_direct_1 and _2 XgemmDirect, copy Copy, and so on.
