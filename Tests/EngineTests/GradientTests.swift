@@ -212,6 +212,53 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    /// The convolution's fast paths (Winograd F(2×2) and F(4×4) on the CPU, Winograd on OpenCL,
+    /// GEMM + col2im for few outputs), forced onto small shapes, against the same Double
+    /// reference and finite differences as the plain convolution above.
+    func testConv3x3FastPathsMatchFiniteDifferences() throws {
+        var backends: [(String, Backend)] = []
+        for tile in [2, 4] {
+            let b = CPUBackend()
+            b.parameters.winogradMinChannels = 1
+            b.parameters.winogradTile = tile
+            b.parameters.winogradF4MinTiles = 1
+            backends.append(("cpu F(\(tile)×\(tile))", b))
+        }
+        let col2im = CPUBackend()
+        col2im.parameters.winogradMinChannels = nil
+        backends.append(("cpu col2im", col2im))
+        var p = OpenCLBackend.Parameters()
+        p.winogradMinChannels = 1
+        backends.append(("opencl Winograd", try OpenCLBackend(device: try DeviceInfo.select(nil), parameters: p)))
+        var rng = SeededRandom(seed: 111)
+        // (Cin, Cout, H, W): sizes that are not multiples of the tiles; 10 → 1 runs col2im forward,
+        // and 1 → 10 runs it in its backward pass (10 → 1 with flipped weights)
+        for (cin, cout, h, w) in [(2, 3, 5, 7), (3, 2, 6, 9), (10, 1, 5, 4), (1, 10, 4, 5)] {
+            let s = Shape(cin, h, w), so = Shape(cout, h, w)
+            let x = rng.uniformArray(s.count)
+            let wt = rng.uniformArray(cout * cin * 9, -0.5, 0.5)
+            let bias = rng.uniformArray(cout, -0.2, 0.2)
+            let r = rng.uniformArray(so.count)
+            let reference = GradRef.conv3x3(x.d, s, wt.d, bias.d, cout: cout)
+            let numeric = numericGradient(x) { GradRef.dot(r, GradRef.conv3x3($0, s, wt.d, bias.d, cout: cout)) }
+            for (name, b) in backends {
+                let label = "\(name) conv3x3 \(cin)→\(cout) \(h)×\(w)"
+                let yt = try b.makeTensor(so)
+                try b.conv3x3(try b.tensor(x, s), weight: try b.tensor(wt, Shape(vector: wt.count)),
+                              bias: try b.tensor(bias, Shape(vector: cout)), into: yt)
+                assertClose(try b.download(yt), reference, 5e-5, "\(label) forward")
+                let dx = try b.makeTensor(s)
+                try b.fill(dx, 42)  // must be overwritten
+                try b.conv3x3(try b.tensor(r, so),
+                              weight: try b.tensor(flippedConvWeights(wt, outChannels: cout, inChannels: cin),
+                                                   Shape(vector: wt.count)),
+                              bias: nil, into: dx)
+                assertGradient(try b.download(dx), numeric, label)
+            }
+        }
+        XCTAssertEqual(col2im.parameters.convMethod(cin: 10, cout: 1), .col2im)
+    }
+
     // MARK: a whole chain, CPU and OpenCL
 
     /// L = w·‖gram(maxpool(relu(conv3x3(x))) − A‖² / C², differentiated by chaining the
