@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,10 +20,21 @@ typedef struct nsio_image {
 // Largest side accepted on decode (protects against absurd headers).
 #define NSIO_MAX_SIDE 65536u
 
+// Statuses: 0 success, else one of these with `message` filled ("path: why").
+#define NSIO_ERR_DATA (-1)       // not an image, corrupt or truncated
+#define NSIO_ERR_IO (-2)         // cannot open, read or write the file (full disk included)
+#define NSIO_ERR_NOMEM (-3)      // an allocation failed
+#define NSIO_ERR_TOO_LARGE (-4)  // the header's size is over NSIO_MAX_SIDE or max_pixels
+
 // Decodes PNG (8/16-bit, grey, grey+alpha, RGB, RGBA, palette) or JPEG, by content, to RGB.
-// Alpha is composited over white. Returns 0 or -1 with `message` filled.
-int32_t nsio_read(const char *path, nsio_image *out, char *message, size_t message_cap);
-// Writes 8-bit RGB PNG. Returns 0 or -1 with `message` filled.
+// Alpha is composited over white. The header's size is checked against `max_pixels` before any
+// pixel memory is allocated. libjpeg's warnings (corrupt or truncated data) are errors; nothing
+// is printed.
+int32_t nsio_read(const char *path, uint64_t max_pixels, nsio_image *out, char *message, size_t message_cap);
+// The same from an open stream (the fuzz harness reads from memory through fmemopen).
+int32_t nsio_read_file(FILE *fp, const char *path, uint64_t max_pixels, nsio_image *out, char *message,
+                       size_t message_cap);
+// Writes 8-bit RGB PNG and fsyncs it. Returns 0 or a status with `message` filled.
 int32_t nsio_write_png(const char *path, const uint8_t *rgb, uint32_t width, uint32_t height,
                        char *message, size_t message_cap);
 void nsio_free(void *p);

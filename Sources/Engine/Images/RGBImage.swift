@@ -14,15 +14,27 @@ public struct RGBImage {
         self.pixels = pixels
     }
 
-    /// Reads a PNG (8/16-bit, grey, RGB, RGBA, palette; alpha over white) or JPEG file.
-    public static func load(_ path: String) throws -> RGBImage {
+    /// Input images over this many pixels are refused unless the caller raises the limit
+    /// (`--max-input-megapixels`): 100 megapixels, e.g. 12 000 × 8 000.
+    public static let defaultMaxPixels: Double = 100e6
+
+    /// Reads a PNG (8/16-bit, grey, RGB, RGBA, palette; alpha over white) or JPEG file of at most
+    /// `maxPixels` pixels. Corrupt, truncated or oversized files are `.image` errors, and a file
+    /// that does not fit in memory is `.outOfMemory`, before its pixels are decoded.
+    public static func load(_ path: String, maxPixels: Int = Int(defaultMaxPixels)) throws -> RGBImage {
         var img = nsio_image()
         var message = [CChar](repeating: 0, count: 1024)
-        if nsio_read(path, &img, &message, message.count) != 0 {
-            throw EngineError.image(String(cString: message))
+        let rc = nsio_read(path, UInt64(max(0, maxPixels)), &img, &message, message.count)
+        if rc != 0 {
+            let text = String(cString: message)
+            throw rc == NSIO_ERR_NOMEM ? EngineError.outOfMemory(text) : EngineError.image(text)
         }
         defer { nsio_free(img.rgb) }
         let n = Int(img.width) * Int(img.height) * 3
+        // the float copy and the network-input copy made from it
+        if let budget = ProcessMemory.budget, 2 * 4 * n > budget.bytes {
+            throw EngineError.outOfMemory("\(path): \(img.width)×\(img.height) needs \(formatBytes(2 * 4 * n)) as floats, more than the \(formatBytes(budget.bytes)) of \(budget.source)")
+        }
         let pixels = (0..<n).map { Float(img.rgb[$0]) }
         return RGBImage(width: Int(img.width), height: Int(img.height), pixels: pixels)
     }
@@ -46,12 +58,16 @@ public struct RGBImage {
         }
         if rc != 0 {
             unlink(tmp)
-            throw EngineError.io(String(cString: message))
+            // the message names the hidden temporary file: name the user's path instead
+            var why = String(cString: message)
+            if why.hasPrefix(tmp + ": ") { why = String(why.dropFirst(tmp.count + 2)) }
+            if rc == NSIO_ERR_NOMEM { throw EngineError.outOfMemory("cannot write \(path): \(why)") }
+            throw EngineError.io("cannot write \(path): \(why.prefix(1).lowercased() + why.dropFirst())")
         }
         if rename(tmp, path) != 0 {
             let reason = String(cString: strerror(errno))
             unlink(tmp)
-            throw EngineError.io("\(path): \(reason)")
+            throw EngineError.io("cannot write \(path): \(reason.prefix(1).lowercased() + reason.dropFirst())")
         }
     }
 
