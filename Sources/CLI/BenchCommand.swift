@@ -24,20 +24,23 @@ struct BenchIterations: ParsableCommand {
         commandName: "iterations",
         abstract: "Median seconds per L-BFGS iteration (VGG-19 to relu5_1, content relu4_2, style relu1_1…relu5_1).")
 
-    @Option(help: "Comma-separated image sizes (square).") var sizes = "128,256,512,1024"
-    @Option(help: "cpu, opencl or both.") var backend = "both"
-    @Option(help: "OpenCL device.") var device: String?
-    @Option(help: "random (no download) or a fetched model.") var model = "random"
-    @Option(help: "Timed iterations per size.") var iterations = 5
-    @Option(help: "Untimed warm-up iterations per size.") var warmup = 2
-    @Option(help: "L-BFGS history.") var lbfgsHistory = 100
+    @Option(parsing: .unconditional, help: "Comma-separated image sizes (square).") var sizes = "128,256,512,1024"
+    @Option(parsing: .unconditional, help: "cpu, opencl or both.") var backend = "both"
+    @Option(parsing: .unconditional, help: "OpenCL device.") var device: String?
+    @Option(parsing: .unconditional, help: "random (no download) or a fetched model.") var model = "random"
+    @Option(parsing: .unconditional, help: "Timed iterations per size.") var iterations = 5
+    @Option(parsing: .unconditional, help: "Untimed warm-up iterations per size.") var warmup = 2
+    @Option(parsing: .unconditional, help: "L-BFGS history.") var lbfgsHistory = 100
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         guarded {
-            let sizeList = sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let sizeList = sizes.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) ?? 0 }
             guard !sizeList.isEmpty, sizeList.allSatisfy({ $0 >= 16 && $0 <= 32768 }) else {
-                throw EngineError.invalidArgument("--sizes takes sizes between 16 and 32768 separated by commas")
+                throw EngineError.invalidArgument("--sizes takes sizes between 16 and 32768 separated by commas (got \(sizes))")
+            }
+            guard iterations >= 1, warmup >= 0, lbfgsHistory >= 1 else {
+                throw EngineError.invalidArgument("--iterations and --lbfgs-history must be ≥ 1 and --warmup ≥ 0")
             }
             let weights = try ModelWeights.resolve(model: model, weightsPath: nil)
             var options = TransferOptions()
@@ -71,15 +74,16 @@ struct BenchOps: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ops", abstract: "Time each operation at the VGG-19 layer shapes of one image size.")
 
-    @Option(help: "Image size (square).") var size = 256
-    @Option(help: "cpu, opencl or both.") var backend = "both"
-    @Option(help: "OpenCL device.") var device: String?
-    @Option(help: "Timed repeats per operation (median reported).") var repeats = 5
+    @Option(parsing: .unconditional, help: "Image size (square).") var size = 256
+    @Option(parsing: .unconditional, help: "cpu, opencl or both.") var backend = "both"
+    @Option(parsing: .unconditional, help: "OpenCL device.") var device: String?
+    @Option(parsing: .unconditional, help: "Timed repeats per operation (median reported).") var repeats = 5
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         guarded {
-            guard size >= 16 && size <= 8192 else { throw EngineError.invalidArgument("--size must be between 16 and 8192") }
+            guard size >= 16 && size <= 8192 else { throw EngineError.invalidArgument("--size must be between 16 and 8192 (got \(size))") }
+            guard repeats >= 1 else { throw EngineError.invalidArgument("--repeats must be ≥ 1 (got \(repeats))") }
             var rows: [OperationBenchmark.Row] = []
             for b in try benchBackends(backend, device: device) {
                 let r = try OperationBenchmark.run(backend: b, size: size, repeats: repeats)

@@ -7,15 +7,21 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Run every operation on an OpenCL device and compare it with the CPU reference.")
 
-    @Option(help: "OpenCL device: index or name substring (default: first GPU, else accelerator, else CPU).")
+    @Option(parsing: .unconditional, help: "OpenCL device: index or name substring (default: first GPU, else accelerator, else CPU).")
     var device: String?
-    @Option(help: "Only operations whose name contains this text.") var only: String?
+    @Option(parsing: .unconditional, help: "Only operations whose name contains this text.") var only: String?
     @Flag(help: "Print JSON for scripts.") var json = false
 
     func run() throws {
         let backend = guarded { try OpenCLBackend(device: device) }
         var cases = OpCase.all()
-        if let only = only { cases = cases.filter { $0.op.contains(only) } }
+        if let only = only {
+            cases = cases.filter { $0.op.contains(only) }
+            if cases.isEmpty {
+                let ops = Array(Set(OpCase.all().map(\.op))).sorted().joined(separator: ", ")
+                fail("--only \(only) matches no operation; operations are \(ops)", code: ExitStatus.usage)
+            }
+        }
         if !json {
             print("Checking \(cases.count) cases on \(backend.deviceName) against the CPU reference")
             print(ParityCheck.header)
@@ -32,6 +38,6 @@ struct CheckCommand: ParsableCommand {
         } else {
             print("\(results.count - failed.count) passed, \(failed.count) failed")
         }
-        if !failed.isEmpty { throw ExitCode(1) }
+        if !failed.isEmpty { throw ExitCode(ExitStatus.software) }
     }
 }

@@ -4,20 +4,22 @@ import Foundation
 
 /// Options shared by stylize, evaluate, reconstruct and bench: backend, model and loss.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "auto, cpu or opencl (gpu is an alias of opencl). auto: OpenCL when a GPU or accelerator is present, else the CPU backend.")
+    // Every option that takes a value parses it .unconditional: "-5" is taken as the value (and
+    // rejected with a message about the value), not as an unknown option.
+    @Option(parsing: .unconditional, help: "auto, cpu or opencl (gpu is an alias of opencl). auto: OpenCL when a GPU or accelerator is present, else the CPU backend.")
     var backend = "auto"
-    @Option(help: "OpenCL device: index or name substring (default: first GPU, else accelerator, else CPU).")
+    @Option(parsing: .unconditional, help: "OpenCL device: index or name substring (default: first GPU, else accelerator, else CPU).")
     var device: String?
-    @Option(help: "vgg19-normalised, vgg19, vgg16 or random (He-initialised, for tests and benchmarks).")
+    @Option(parsing: .unconditional, help: "vgg19-normalised, vgg19, vgg16 or random (He-initialised, for tests and benchmarks).")
     var model = "vgg19-normalised"
-    @Option(help: "Path of a .nsw weights file (default: the fetched file for --model).") var weights: String?
-    @Option(help: "Seed for --model random and --init random.") var seed: UInt64 = 0
-    @Option(help: "max or avg.") var pooling = "max"
+    @Option(parsing: .unconditional, help: "Path of a .nsw weights file (default: the fetched file for --model).") var weights: String?
+    @Option(parsing: .unconditional, help: "Seed for --model random and --init random (a whole number ≥ 0).") var seed: String = "0"
+    @Option(parsing: .unconditional, help: "max or avg.") var pooling = "max"
+    @Option(parsing: .unconditional, help: "Largest input image accepted, in megapixels (width × height / 10⁶).")
+    var maxInputMegapixels: Double = RGBImage.defaultMaxPixels / 1e6
 
-    @Option(help: "Content layer.") var contentLayer = "relu4_2"
-    @Option(help: "Comma-separated style layers.") var styleLayers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
-    // .unconditional: a negative value is taken as the value (and rejected with a clear message),
-    // not as an unknown option.
+    @Option(parsing: .unconditional, help: "Content layer.") var contentLayer = "relu4_2"
+    @Option(parsing: .unconditional, help: "Comma-separated style layers.") var styleLayers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1"
     @Option(parsing: .unconditional, help: "Comma-separated weight per style layer (default 1/|layers| each).")
     var styleLayerWeights: String?
     @Option(parsing: .unconditional, help: "α: weight of the style term; a comma-separated list writes one output per value.")
@@ -28,12 +30,36 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Print the per-kernel profile and the time in setup, iterations and image I/O.") var profile = false
 
     var styleWeights: [Float] {
+        get throws { try numberList(styleWeight, option: "--style-weight") }
+    }
+
+    /// The seed as a number; a negative or non-numeric one is a usage error.
+    var seedValue: UInt64 {
         get throws {
-            let values = styleWeight.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-                throw EngineError.invalidArgument("--style-weight takes numbers separated by commas (got \"\(styleWeight)\")")
+            guard let v = UInt64(seed.trimmingCharacters(in: .whitespaces)) else {
+                throw EngineError.invalidArgument("--seed must be a whole number ≥ 0 (got \(seed))")
             }
-            return values.map { $0! }
+            return v
+        }
+    }
+
+    /// The pixel limit for input images.
+    var maxInputPixels: Int {
+        get throws {
+            guard maxInputMegapixels.isFinite, maxInputMegapixels > 0, maxInputMegapixels <= 4096 else {
+                throw EngineError.invalidArgument("--max-input-megapixels must be in (0, 4096] (got \(maxInputMegapixels))")
+            }
+            return Int(maxInputMegapixels * 1e6)
+        }
+    }
+
+    /// Rejects the options that would be silently ignored with this backend or model.
+    func checkApplicable() throws {
+        if device != nil && backend.lowercased() == "cpu" {
+            throw EngineError.invalidArgument("--device selects an OpenCL device and does nothing with --backend cpu; drop one of them")
+        }
+        if weights != nil && model == "random" {
+            throw EngineError.invalidArgument("--weights is not used with --model random; drop it, or name the model the file holds")
         }
     }
 
@@ -41,13 +67,7 @@ struct CommonOptions: ParsableArguments {
         var c = LossConfig()
         c.contentLayer = contentLayer
         c.styleLayers = styleLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if let w = styleLayerWeights {
-            let values = w.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.allSatisfy({ $0 != nil }) else {
-                throw EngineError.invalidArgument("--style-layer-weights takes numbers separated by commas")
-            }
-            c.styleLayerWeights = values.map { $0! }
-        }
+        if let w = styleLayerWeights { c.styleLayerWeights = try numberList(w, option: "--style-layer-weights") }
         c.styleWeight = alpha
         c.tvWeight = tvWeight
         guard let kind = TVKind(parsing: tv) else {
@@ -68,6 +88,7 @@ struct CommonOptions: ParsableArguments {
     }
 
     func makeBackend() throws -> Backend {
+        try checkApplicable()
         try CPUBackend.checkEnvironment()
         switch backend.lowercased() {
         case "auto":
@@ -80,34 +101,30 @@ struct CommonOptions: ParsableArguments {
     }
 
     func loadWeights() throws -> ModelWeights {
-        try ModelWeights.resolve(model: model, weightsPath: weights, seed: seed)
+        try checkApplicable()
+        return try ModelWeights.resolve(model: model, weightsPath: weights, seed: try seedValue)
+    }
+
+    /// Reads an input image under --max-input-megapixels, naming its role in any error.
+    func loadImage(_ path: String, role: String) throws -> RGBImage {
+        do { return try RGBImage.load(path, maxPixels: try maxInputPixels) } catch let e as EngineError {
+            switch e {
+            case .image(let m): throw EngineError.image("cannot read the \(role) image: \(m)")
+            case .outOfMemory(let m): throw EngineError.outOfMemory("cannot read the \(role) image: \(m)")
+            default: throw e
+            }
+        }
     }
 }
 
-/// Reads an image, turning failures into one-line errors.
-func loadImage(_ path: String, role: String) throws -> RGBImage {
-    do { return try RGBImage.load(path) } catch {
-        throw EngineError.image("cannot read the \(role) image: \(error)")
+/// "1, 5,25" → [1, 5, 25]; an empty entry or a word is a usage error naming the option.
+func numberList(_ text: String, option: String) throws -> [Float] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    let values = parts.map { Float($0) }
+    guard !parts.isEmpty, values.allSatisfy({ $0 != nil }) else {
+        throw EngineError.invalidArgument("\(option) takes numbers separated by commas (got \"\(text)\")")
     }
-}
-
-/// Refuses an output path that names one of the inputs.
-func checkOutput(_ output: String, inputs: [String]) throws {
-    let out = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath().path
-    for input in inputs where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == out {
-        throw EngineError.invalidArgument("refusing to overwrite the input image \(input); choose another -o")
-    }
-    guard output.lowercased().hasSuffix(".png") else {
-        throw EngineError.invalidArgument("the output is written as PNG: give -o a name ending in .png (got \(output))")
-    }
-}
-
-/// out.png → out-<suffix>.png
-func suffixed(_ path: String, _ suffix: String) -> String {
-    let url = URL(fileURLWithPath: path)
-    let ext = url.pathExtension
-    let base = url.deletingPathExtension().path
-    return base + "-" + suffix + (ext.isEmpty ? "" : "." + ext)
+    return values.map { $0! }
 }
 
 func jsonString<T: Encodable>(_ value: T) -> String {

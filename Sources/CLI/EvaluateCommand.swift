@@ -17,10 +17,10 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Print each loss term of an existing image, to compare runs, settings and tools.")
 
-    @Option(help: "Content image.") var content: String
-    @Option(help: "Style image.") var style: String
-    @Option(help: "The image to score; the loss is evaluated at its size.") var image: String
-    @Option(help: "Size of the style image relative to the scored image.") var styleScale: Float = 1
+    @Option(parsing: .unconditional, help: "Content image.") var content: String
+    @Option(parsing: .unconditional, help: "Style image.") var style: String
+    @Option(parsing: .unconditional, help: "The image to score; the loss is evaluated at its size.") var image: String
+    @Option(parsing: .unconditional, help: "Size of the style image relative to the scored image.") var styleScale: Float = 1
     @OptionGroup var common: CommonOptions
     @Flag(help: "Print JSON.") var json = false
 
@@ -28,9 +28,10 @@ struct EvaluateCommand: ParsableCommand {
         guarded {
             let alphas = try common.styleWeights
             guard alphas.count == 1 else { throw EngineError.invalidArgument("evaluate takes one --style-weight") }
-            let contentImage = try loadImage(content, role: "content")
-            let styleImage = try loadImage(style, role: "style")
-            let scored = try loadImage(image, role: "scored")
+            try common.checkApplicable()
+            let contentImage = try common.loadImage(content, role: "content")
+            let styleImage = try common.loadImage(style, role: "style")
+            let scored = try common.loadImage(image, role: "scored")
             var o = TransferOptions()
             o.size = max(scored.width, scored.height)
             o.styleScale = styleScale

@@ -1,15 +1,22 @@
 import Engine
 import Foundation
 
-/// Ctrl-C: the first press asks the run to stop after the current evaluation.
-nonisolated(unsafe) var interruptRequested = false
+/// SIGINT (Ctrl-C) or SIGTERM (a scheduler's preemption): the first one asks the run to stop
+/// after the current evaluation and write the current image; a second one exits at once.
+nonisolated(unsafe) var stopSignal: Int32 = 0
+var interruptRequested: Bool { stopSignal != 0 }
 
 func installInterruptHandler() {
-    signal(SIGINT) { _ in
-        if interruptRequested { _exit(130) }
-        interruptRequested = true
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig) { s in
+            if stopSignal != 0 { _exit(128 + s) }
+            stopSignal = s
+        }
     }
 }
+
+/// The exit status after a stop signal: 130 for SIGINT, 143 for SIGTERM.
+var interruptedStatus: Int32 { stopSignal == SIGTERM ? ExitStatus.terminated : ExitStatus.interrupted }
 
 /// A live bar on a terminal; a plain line every `printEvery` evaluations otherwise. Goes to stderr.
 final class ProgressDisplay {

@@ -8,15 +8,15 @@ struct ReconstructCommand: ParsableCommand {
         abstract: "The paper's reconstruction experiment: an image from one image's content at a layer, or its style (texture) from the Gram matrices of some layers, starting from noise.")
 
     @Argument(help: "The image to reconstruct from.") var image: String
-    @Option(help: "content or style.") var from = "content"
-    @Option(help: "Comma-separated layers. Content: one layer (or several with --sweep). Style: the layers used together.")
+    @Option(parsing: .unconditional, help: "content or style.") var from = "content"
+    @Option(parsing: .unconditional, help: "Comma-separated layers. Content: one layer (or several with --sweep). Style: the layers used together.")
     var layers = "relu4_2"
     @Flag(help: "One image per layer: for content each layer alone, for style the first 1, 2, … layers (the paper's figure).")
     var sweep = false
-    @Option(name: .shortAndLong, help: "Output PNG; with --sweep, OUTPUT-<layer>.png per layer.") var output: String
-    @Option(help: "Longest side in pixels.") var size = 256
-    @Option(help: "Loss-and-gradient evaluations per image.") var iterations = 300
-    @Option(help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Output PNG; with --sweep, OUTPUT-<layer>.png per layer.") var output: String
+    @Option(parsing: .unconditional, help: "Longest side in pixels.") var size = 256
+    @Option(parsing: .unconditional, help: "Loss-and-gradient evaluations per image.") var iterations = 300
+    @Option(parsing: .unconditional, help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -29,16 +29,22 @@ struct ReconstructCommand: ParsableCommand {
             if from == "content" && names.count > 1 && !sweep {
                 throw EngineError.invalidArgument("content reconstruction uses one layer; pass --sweep for several")
             }
-            try checkOutput(output, inputs: [image])
-            let source = try loadImage(image, role: "source")
+            guard printEvery >= 0 else {
+                throw EngineError.invalidArgument("--print-every must be 0 (never) or a positive whole number (got \(printEvery))")
+            }
+            try common.checkApplicable()
+            _ = try common.seedValue
+            let outputs = sweep ? names.map { suffixed(output, $0) } : [output]
+            try OutputPlan(files: outputs).check(inputs: [image])
+            let source = try common.loadImage(image, role: "source")
             let backend = try common.makeBackend()
             let weights = try common.loadWeights()
             // each run: (output path, content layer or nil, style layers)
             var runs: [(String, String?, [String])] = []
             if from == "content" {
-                runs = names.map { (sweep ? suffixed(output, $0) : output, $0, []) }
+                runs = zip(outputs, names).map { ($0, $1, []) }
             } else if sweep {
-                runs = names.indices.map { i in (suffixed(output, names[i]), nil, Array(names[...i])) }
+                runs = names.indices.map { i in (outputs[i], nil, Array(names[...i])) }
             } else {
                 runs = [(output, nil, names)]
             }
@@ -48,7 +54,8 @@ struct ReconstructCommand: ParsableCommand {
                 o.size = size
                 o.iterations = iterations
                 o.initialization = .random
-                o.seed = common.seed
+                o.seed = try common.seedValue
+                o.maxInputPixels = try common.maxInputPixels
                 o.pooling = try common.poolKind
                 o.loss = try common.lossConfig(styleWeight: from == "style" ? (try common.styleWeights)[0] : 0)
                 o.loss.contentLayer = contentLayer
@@ -65,7 +72,7 @@ struct ReconstructCommand: ParsableCommand {
                 progress.finish()
                 try result.image.writePNG(out)
                 FileHandle.standardError.write("wrote \(out): \(ProgressDisplay.format(result.terms))\n".data(using: .utf8)!)
-                if interruptRequested { fail("interrupted; wrote the current image to \(out)", code: 130) }
+                if interruptRequested { fail("interrupted; wrote the current image to \(out)", code: interruptedStatus) }
             }
         }
     }

@@ -30,26 +30,26 @@ struct StylizeCommand: ParsableCommand {
 
     @Argument(help: "Content image (PNG or JPEG).") var content: String
     @Argument(help: "Style image (PNG or JPEG).") var style: String
-    @Option(name: .shortAndLong, help: "Output PNG.") var output: String
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Output PNG.") var output: String
     @OptionGroup var common: CommonOptions
-    @Option(help: "Longest side of the output in pixels.") var size = 512
-    @Option(help: "Size of the style image relative to the output.") var styleScale: Float = 1
-    @Option(help: "content, random, or the path of an image.") var `init` = "content"
-    @Option(help: "lbfgs or adam.") var optimizer = "lbfgs"
-    @Option(help: "Loss-and-gradient evaluations (line-search evaluations included).") var iterations = 500
-    @Option(help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
-    @Option(help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
-    @Option(help: "Stop early when the relative change of the loss falls below this.") var tolerance: Double?
-    @Option(help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
-    @Option(help: "Write numbered intermediate images every N iterations.") var saveEvery = 0
-    @Option(help: "Coarse-to-fine: run at N sizes, each twice the one before, ending at --size.") var scales = 1
-    @Option(help: "Coarse-to-fine with explicit longest sides, comma-separated, increasing (overrides --scales and --size).")
+    @Option(parsing: .unconditional, help: "Longest side of the output in pixels.") var size = 512
+    @Option(parsing: .unconditional, help: "Size of the style image relative to the output.") var styleScale: Float = 1
+    @Option(parsing: .unconditional, help: "content, random, or the path of an image.") var `init` = "content"
+    @Option(parsing: .unconditional, help: "lbfgs or adam.") var optimizer = "lbfgs"
+    @Option(parsing: .unconditional, help: "Loss-and-gradient evaluations (line-search evaluations included).") var iterations = 500
+    @Option(parsing: .unconditional, help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
+    @Option(parsing: .unconditional, help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
+    @Option(parsing: .unconditional, help: "Stop early when the relative change of the loss falls below this.") var tolerance: Double?
+    @Option(parsing: .unconditional, help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
+    @Option(parsing: .unconditional, help: "Write numbered intermediate images every N iterations.") var saveEvery = 0
+    @Option(parsing: .unconditional, help: "Coarse-to-fine: run at N sizes, each twice the one before, ending at --size.") var scales = 1
+    @Option(parsing: .unconditional, help: "Coarse-to-fine with explicit longest sides, comma-separated, increasing (overrides --scales and --size).")
     var scaleSizes: String?
-    @Option(help: "Iterations at the scales before the last: one count, or one per scale, comma-separated (default: half of --iterations).")
+    @Option(parsing: .unconditional, help: "Iterations at the scales before the last: one count, or one per scale, comma-separated (default: half of --iterations).")
     var scaleIterations: String?
-    @Option(help: "Memory budget, like 512M or 2G (default: the device's memory for OpenCL, available RAM for the CPU).")
+    @Option(parsing: .unconditional, help: "Memory budget, like 512M or 2G (default: the device's memory for OpenCL, available RAM for the CPU).")
     var memoryLimit: String?
-    @Option(help: "Evaluate in tiles of this many pixels a side (default: only when the budget requires it).")
+    @Option(parsing: .unconditional, help: "Evaluate in tiles of this many pixels a side (default: only when the budget requires it).")
     var tile: Int?
     @Flag(help: "Print the memory plan of every scale.") var verbose = false
     @Flag(help: "Print the memory plan (and with --json, the plans as JSON) and stop before optimising.")
@@ -66,7 +66,8 @@ struct StylizeCommand: ParsableCommand {
         case "random": o.initialization = .random
         default: o.initialization = .image(self.`init`)
         }
-        o.seed = common.seed
+        o.seed = try common.seedValue
+        o.maxInputPixels = try common.maxInputPixels
         guard let opt = TransferOptions.OptimizerKind(rawValue: optimizer) else {
             throw EngineError.invalidArgument("--optimizer must be lbfgs or adam (got \"\(optimizer)\")")
         }
@@ -79,7 +80,7 @@ struct StylizeCommand: ParsableCommand {
         o.loss = try common.lossConfig(styleWeight: styleWeight)
         o.scales = scales
         if let list = scaleSizes {
-            let sizes = list.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let sizes = list.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard sizes.allSatisfy({ $0 != nil }) else {
                 throw EngineError.invalidArgument("--scale-sizes takes whole numbers separated by commas (got \"\(list)\")")
             }
@@ -87,7 +88,7 @@ struct StylizeCommand: ParsableCommand {
             o.size = o.scaleSizes!.last ?? size
         }
         if let text = scaleIterations {
-            let its = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let its = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !its.isEmpty, its.allSatisfy({ $0 != nil }) else {
                 throw EngineError.invalidArgument("--scale-iterations takes whole numbers separated by commas (got \"\(text)\")")
             }
@@ -98,30 +99,51 @@ struct StylizeCommand: ParsableCommand {
         return o
     }
 
+    /// The output for style weight α: -o itself, or OUT-swα.png when several are given.
+    func outputPath(_ alpha: Float, of alphas: [Float]) -> String {
+        alphas.count > 1 ? suffixed(output, "sw\(alpha)") : output
+    }
+
+    /// Every value checked and every output path checked, before any file is read.
+    func validate(_ alphas: [Float]) throws {
+        guard printEvery >= 0 else { throw EngineError.invalidArgument("--print-every must be 0 (never) or a positive whole number (got \(printEvery))") }
+        guard saveEvery >= 0 else { throw EngineError.invalidArgument("--save-every must be 0 (never) or a positive whole number (got \(saveEvery))") }
+        try common.checkApplicable()
+        _ = try common.maxInputPixels
+        var inputs = [content, style]
+        let first = try options(styleWeight: alphas[0])
+        if case .image(let p) = first.initialization { inputs.append(p) }
+        for a in alphas { try options(styleWeight: a).validate() }
+        var plan = OutputPlan()
+        let total = first.totalIterations
+        for a in alphas {
+            plan.files.append(outputPath(a, of: alphas))
+            if saveEvery > 0 && !dryRun { plan.numbered.append((outputPath(a, of: alphas), saveEvery, total)) }
+        }
+        try plan.check(inputs: inputs)
+    }
+
     func run() throws {
         guarded {
             let alphas = try common.styleWeights
-            var inputs = [content, style]
-            if case .image(let p) = try options(styleWeight: alphas[0]).initialization { inputs.append(p) }
-            try checkOutput(output, inputs: inputs)
-            for a in alphas { try options(styleWeight: a).validate() }
+            try validate(alphas)
             let tRead = Date()
-            let contentImage = try loadImage(content, role: "content")
-            let styleImage = try loadImage(style, role: "style")
+            let contentImage = try common.loadImage(content, role: "content")
+            let styleImage = try common.loadImage(style, role: "style")
             var ioSeconds = Date().timeIntervalSince(tRead)
             let backend = try common.makeBackend()
             let weights = try common.loadWeights()
             installInterruptHandler()
             var reports: [RunReport] = []
             for alpha in alphas {
-                let out = alphas.count > 1 ? suffixed(output, "sw\(alpha)") : output
+                let out = outputPath(alpha, of: alphas)
                 let opts = try options(styleWeight: alpha)
                 let transfer = try StyleTransfer(backend: backend, weights: weights, options: opts)
                 let (w, h) = contentImage.scaledSize(longestSide: opts.resolvedScaleSizes.last!)
+                let plans = try transfer.plans(content: contentImage, style: styleImage)
                 if !json {
                     FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
                 }
-                let plans = try transfer.plans(content: contentImage, style: styleImage)
                 if verbose || dryRun {
                     for p in plans {
                         FileHandle.standardError.write(describe(p).data(using: .utf8)!)
@@ -169,7 +191,7 @@ struct StylizeCommand: ParsableCommand {
                 }
                 if interruptRequested {
                     if json { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
-                    fail("interrupted after \(result.evaluations) iterations; wrote the current image to \(out)", code: 130)
+                    fail("interrupted after \(result.evaluations) iterations; wrote the current image to \(out)", code: interruptedStatus)
                 }
             }
             // one JSON document: an object for one style weight, an array for several
@@ -183,7 +205,7 @@ func describe(_ p: StyleTransfer.Plan) -> String {
     let e = p.estimate
     func mb(_ b: Int) -> String { String(format: "%.0f MiB", Double(b) / 1_048_576) }
     return "plan: \(p.width)×\(p.height), \(p.iterations) iterations, " + (p.tile.map { "tiles of \($0) px" } ?? "whole image")
-        + ": estimate \(mb(p.estimatedBytes)) of \(mb(p.budgetBytes)) (activations \(mb(e.activations)), gradients \(mb(e.gradients)), "
+        + ": estimate \(mb(p.estimatedBytes)) of \(mb(p.budgetBytes)) (budget from \(p.budgetSource)) (activations \(mb(e.activations)), gradients \(mb(e.gradients)), "
         + "weights \(mb(e.weights)), scratch \(mb(e.scratch)), targets \(mb(e.targets)), optimiser \(mb(e.optimizer)), "
         + "style setup \(mb(e.styleSetup)), host images \(mb(e.hostImages)))\n"
 }

@@ -73,12 +73,17 @@ public struct ModelWeights {
     /// `expected`, when given, must match the file's architecture.
     public static func load(_ path: String, expected: Architecture? = nil) throws -> ModelWeights {
         let fetch = "run `python3 tools/fetch_weights.py` to (re)create it"
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw EngineError.weights("weights file \(path) not found: \(fetch), or pass --model random")
+        }
+        guard !isDir.boolValue else {
+            throw EngineError.weights("--weights \(path) is a folder: give the path of a .nsw file")
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw EngineError.weights("cannot read weights file \(path): \(error.localizedDescription)")
+            let reason = access(path, R_OK) != 0 ? String(cString: strerror(errno)).lowercased() : "unreadable"
+            throw EngineError.weights("cannot read weights file \(path): \(reason)")
         }
         func bad(_ why: String) -> EngineError { .weights("weights file \(path) is \(why): \(fetch)") }
         guard data.count >= 16, Array(data.prefix(8)) == magic else { throw bad("not a neural-style weights file") }
@@ -145,8 +150,15 @@ public struct ModelWeights {
                     return (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self)))) }
                 }
             }
+            let weight = try read(entry.weight), bias = try read(entry.bias)
+            // a checksum only proves the bytes are the ones written: a NaN written is a NaN read
+            for (what, values) in [("weight", weight), ("bias", bias)] {
+                if let i = values.firstIndex(where: { !$0.isFinite }) {
+                    throw bad("unusable: \(entry.name).\(what)[\(i)] is \(values[i])")
+                }
+            }
             convs.append(Convolution(name: entry.name, inChannels: entry.in, outChannels: entry.out,
-                                     weight: try read(entry.weight), bias: try read(entry.bias)))
+                                     weight: weight, bias: bias))
         }
         return ModelWeights(model: manifest.model, architecture: arch, convolutions: convs)
     }

@@ -24,7 +24,7 @@ public final class Adam: Optimizer {
             terms = try evaluate(x, g)
             guard try onStep(OptimizerStep(evaluation: step, terms: terms)) else { break }
             if !terms.total.isFinite {
-                throw EngineError.invalidArgument("the loss became \(terms.total); try a smaller --learning-rate")
+                throw EngineError.diverged("the loss became \(terms.total) after \(step) Adam steps; nothing was written: lower --learning-rate")
             }
             if let tol = tolerance, let p = previous, abs(p - terms.total) / max(abs(terms.total), 1) < tol { break }
             previous = terms.total

@@ -30,11 +30,19 @@ public enum MemoryModel {
         let t = text.trimmingCharacters(in: .whitespaces).uppercased()
         let units: [(String, Double)] = [("GIB", 1_073_741_824), ("MIB", 1_048_576), ("KIB", 1024), ("GB", 1e9), ("MB", 1e6),
                                          ("KB", 1e3), ("G", 1_073_741_824), ("M", 1_048_576), ("K", 1024), ("B", 1)]
+        let most = Double(1 << 50)   // 1 PiB: anything larger is a typing mistake
+        var bytes: Double?
         for (suffix, scale) in units where t.hasSuffix(suffix) {
-            if let v = Double(t.dropLast(suffix.count)), v > 0, v.isFinite { return Int(v * scale) }
+            if let v = Double(t.dropLast(suffix.count)) { bytes = v * scale; break }
         }
-        if let v = Int(t), v > 0 { return v }
-        throw EngineError.invalidArgument("cannot read memory size \"\(text)\"; use forms like 512M, 2G or 1.5GiB")
+        if bytes == nil, let v = Double(t), t.allSatisfy({ $0.isNumber || $0 == "." }) { bytes = v }
+        guard let b = bytes else {
+            throw EngineError.invalidArgument("cannot read memory size \"\(text)\"; use forms like 512M, 2G or 1.5GiB")
+        }
+        guard b >= 1, b <= most, b.isFinite else {
+            throw EngineError.invalidArgument("--memory-limit must be between 1 byte and 1 PiB (got \(text))")
+        }
+        return Int(b)
     }
 
     /// The estimate for one scale: output width × height, style image sw × sh.

@@ -29,6 +29,8 @@ public final class StyleTransfer {
         public let estimate: MemoryEstimate
         public let estimatedBytes: Int
         public let budgetBytes: Int
+        /// What set the budget: "--memory-limit", "device memory", "available RAM", a cgroup limit, …
+        public let budgetSource: String
         public let tile: Int?
     }
 
@@ -51,20 +53,38 @@ public final class StyleTransfer {
     func styleSize(_ style: RGBImage, width: Int, height: Int) throws -> (width: Int, height: Int) {
         let longest = max(1, Int((Float(max(width, height)) * options.styleScale).rounded()))
         let (sw, sh) = style.scaledSize(longestSide: longest)
-        guard sw >= 16 || sh >= 16 else {
-            throw EngineError.invalidArgument("the style image would be only \(sw)×\(sh) pixels; raise --style-scale or --size")
-        }
+        try checkFeatureSize(width: sw, height: sh, of: "the style image (\(style.width)×\(style.height))",
+                             hint: "raise --style-scale or --size, or use a less elongated style image")
         return (sw, sh)
+    }
+
+    /// The shortest side an image needs so that every loss layer still has at least one pixel
+    /// after pooling: 2^(pools up to the deepest layer), 16 px for relu5_1.
+    public var minimumSide: Int { network.architecture.alignment(upTo: network.depth) }
+
+    /// Refuses an image the network would pool down to nothing (its losses would be 0/0).
+    func checkFeatureSize(width: Int, height: Int, of what: String,
+                          hint: String = "use a larger --size or a less elongated image") throws {
+        let need = minimumSide
+        guard width >= need && height >= need else {
+            let deepest = network.architecture.layers[network.depth].name
+            throw EngineError.invalidArgument(
+                "\(what) would be \(width)×\(height) pixels, but \(deepest) needs at least \(need) px on each side; \(hint)")
+        }
     }
 
     // MARK: memory
 
-    /// The budget: --memory-limit, else the device's global memory (OpenCL) or available RAM (CPU).
-    public var budgetBytes: Int {
-        if let m = options.memoryLimit { return m }
-        if let cl = backend as? OpenCLBackend { return Int(cl.context.device.globalMemoryBytes) }
-        return ProcessMemory.availableBytes ?? Int(ProcessInfo.processInfo.physicalMemory)
+    /// The budget: --memory-limit, else the device's global memory (OpenCL) or, for the CPU, the
+    /// smallest of available RAM, the cgroup's limit and the address-space limit.
+    public var budget: ProcessMemory.Budget {
+        if let m = options.memoryLimit { return .init(bytes: m, source: "--memory-limit") }
+        if let cl = backend as? OpenCLBackend {
+            return .init(bytes: Int(cl.context.device.globalMemoryBytes), source: "the device's memory")
+        }
+        return ProcessMemory.budget ?? .init(bytes: Int(ProcessInfo.processInfo.physicalMemory), source: "physical memory")
     }
+    public var budgetBytes: Int { budget.bytes }
 
     func estimate(width: Int, height: Int, styleWidth: Int, styleHeight: Int, tile: Int?) -> MemoryEstimate {
         let cl = backend as? OpenCLBackend
@@ -84,9 +104,12 @@ public final class StyleTransfer {
 
     /// Whole image if it fits (and --tile is not given), else the largest tile that fits.
     public func plan(width: Int, height: Int, styleWidth: Int, styleHeight: Int, iterations: Int) throws -> Plan {
+        try checkFeatureSize(width: width, height: height, of: "the output")
+        try checkFeatureSize(width: styleWidth, height: styleHeight, of: "the style image")
+        let budget = self.budget
         func make(_ e: MemoryEstimate, _ tile: Int?) -> Plan {
             Plan(width: width, height: height, iterations: iterations, estimate: e, estimatedBytes: e.total,
-                 budgetBytes: budgetBytes, tile: tile)
+                 budgetBytes: budget.bytes, budgetSource: budget.source, tile: tile)
         }
         if let t = options.tile {
             return make(estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: t), t)
@@ -113,12 +136,12 @@ public final class StyleTransfer {
         if lo == 16 && !fits(estimate(width: 16, height: 16, styleWidth: 16, styleHeight: 16, tile: nil)) {
             let w16 = estimate(width: 16, height: 16, styleWidth: 16, styleHeight: 16, tile: nil)
             throw EngineError.outOfMemory(String(
-                format: "the budget of %@ is too small for any image: the network alone needs about %@; raise --memory-limit",
-                formatBytes(budgetBytes), formatBytes(w16.total)))
+                format: "the budget of %@ (%@) is too small for any image: the network alone needs about %@; raise --memory-limit",
+                formatBytes(budgetBytes), budget.source, formatBytes(w16.total)))
         }
         throw EngineError.outOfMemory(String(
-            format: "%d×%d needs about %@ on %@ but the budget is %@, and tiling cannot fit it either; the largest output that fits with these options is about %d px on its longest side (or lower --lbfgs-history, or raise --memory-limit)",
-            width, height, formatBytes(whole.total), backend.deviceName, formatBytes(budgetBytes), lo))
+            format: "%d×%d needs about %@ on %@ but the budget is %@ (%@), and tiling cannot fit it either; the largest output that fits with these options is about %d px on its longest side (or lower --lbfgs-history, or raise --memory-limit)",
+            width, height, formatBytes(whole.total), backend.deviceName, formatBytes(budgetBytes), budget.source, lo))
     }
 
     // MARK: objective and initial image
@@ -126,6 +149,7 @@ public final class StyleTransfer {
     /// Builds the objective for content (resized to the output size) and style (per --style-scale),
     /// tiled when `tile` is given.
     public func makeObjective(content: RGBImage?, style: RGBImage?, width: Int, height: Int, tile: Int? = nil) throws -> Objective {
+        try checkFeatureSize(width: width, height: height, of: "the image")
         let c = content.map { $0.resized(width: width, height: height).networkInput() }
         let s = try style.map { st -> (pixels: [Float], height: Int, width: Int) in
             let (sw, sh) = try styleSize(st, width: width, height: height)
@@ -147,7 +171,11 @@ public final class StyleTransfer {
         case .random:
             return randomImage(width: width, height: height)
         case .image(let path):
-            return try RGBImage.load(path).resized(width: width, height: height).networkInput()
+            let image: RGBImage
+            do { image = try RGBImage.load(path, maxPixels: options.maxInputPixels) } catch EngineError.image(let m) {
+                throw EngineError.image("cannot read the --init image: \(m)")
+            }
+            return image.resized(width: width, height: height).networkInput()
         }
     }
 
@@ -172,10 +200,7 @@ public final class StyleTransfer {
     }
 
     /// Total evaluations over all scales.
-    public var totalIterations: Int {
-        let n = options.resolvedScaleSizes.count
-        return (0..<n).reduce(0) { $0 + options.iterations(atScale: $1, of: n) }
-    }
+    public var totalIterations: Int { options.totalIterations }
 
     /// Optimises from the initial image, coarse to fine. `onStep` sees every evaluation (numbered
     /// across scales) and the current x (on the backend); returning false stops, and the current
@@ -198,15 +223,26 @@ public final class StyleTransfer {
             try backend.synchronize()
             let t1 = Date()
             let offset = done
+            var evaluated = 0
             terms = try optimizer(k == plans.count - 1).minimize(
                 x, iterations: plan.iterations,
-                evaluate: { x, g in try objective.evaluate(x, gradient: g) },
+                evaluate: { x, g in
+                    let t = try objective.evaluate(x, gradient: g)
+                    evaluated += 1
+                    if evaluated == 1 && !t.total.isFinite {
+                        throw EngineError.diverged("the loss of the starting image is \(t.total) (\(plan.width)×\(plan.height)): the weights, the inputs or the loss weights hold values out of range; nothing was written")
+                    }
+                    return t
+                },
                 onStep: { step in
                     let keep = try onStep(OptimizerStep(evaluation: offset + step.evaluation, terms: step.terms), x)
                     stopped = !keep
                     return keep
                 })
             try backend.synchronize()
+            guard terms.total.isFinite else {
+                throw EngineError.diverged("the loss became \(terms.total) at \(plan.width)×\(plan.height) after \(evaluated) evaluations; nothing was written (with Adam, lower --learning-rate)")
+            }
             done += objective.evaluations
             setup += t1.timeIntervalSince(t0)
             let seconds = Date().timeIntervalSince(t1)

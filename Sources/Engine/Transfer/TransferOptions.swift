@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that decides one stylisation besides the images and the backend.
 public struct TransferOptions: Sendable {
     public enum Initialization: Equatable, Sendable {
@@ -36,6 +38,15 @@ public struct TransferOptions: Sendable {
     /// budget requires it).
     public var tile: Int?
 
+    /// Input images (content, style, --init) larger than this many pixels are refused on decode.
+    public var maxInputPixels = Int(RGBImage.defaultMaxPixels)
+
+    /// Total evaluations over all scales.
+    public var totalIterations: Int {
+        let n = resolvedScaleSizes.count
+        return (0..<n).reduce(0) { $0 + iterations(atScale: $1, of: n) }
+    }
+
     /// Evaluations at scale k (0 = coarsest) of `count` scales.
     public func iterations(atScale k: Int, of count: Int) -> Int {
         if k == count - 1 { return iterations }
@@ -68,6 +79,11 @@ public struct TransferOptions: Sendable {
         guard scales >= 1 && scales <= 8 else {
             throw EngineError.invalidArgument("--scales must be between 1 and 8 (got \(scales))")
         }
+        // each scale halves the one after it; the coarsest must still be 16 px
+        if scaleSizes == nil && (size >> (scales - 1)) < 16 {
+            let most = 1 + Int(log2(Double(size) / 16))
+            throw EngineError.invalidArgument("--scales \(scales) with --size \(size) would start below 16 px; at most \(most) scales fit")
+        }
         if let s = scaleSizes {
             guard !s.isEmpty, s.allSatisfy({ $0 >= 16 && $0 <= 32768 }), zip(s, s.dropFirst()).allSatisfy({ $0 < $1 }) else {
                 throw EngineError.invalidArgument("--scale-sizes must increase, each between 16 and 32768 pixels")
@@ -80,6 +96,12 @@ public struct TransferOptions: Sendable {
             guard its.allSatisfy({ $0 >= 1 }), its.count == 1 || its.count == resolvedScaleSizes.count - 1 else {
                 throw EngineError.invalidArgument("--scale-iterations takes one count ≥ 1, or one per scale before the last (\(resolvedScaleSizes.count - 1))")
             }
+        }
+        if let tol = tolerance, !(tol > 0 && tol.isFinite) {
+            throw EngineError.invalidArgument("--tolerance must be a number > 0 (got \(tol))")
+        }
+        guard maxInputPixels > 0 else {
+            throw EngineError.invalidArgument("the input pixel limit must be positive (got \(maxInputPixels))")
         }
         if let lr = learningRate, !(lr > 0 && lr.isFinite) {
             throw EngineError.invalidArgument("--learning-rate must be > 0 (got \(lr))")

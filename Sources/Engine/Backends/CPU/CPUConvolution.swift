@@ -18,7 +18,7 @@ extension CPUBackend.Parameters {
         case .col2im: return max(1, min(h, im2colBudget / max(9 * cout * w, 1) - 2))
         case .winograd:
             let m = winogradTile(height: h, width: w), positions = (m + 2) * (m + 2)
-            let tilesW = (w + m - 1) / m, tilesH = (h + m - 1) / m
+            let tilesW = max(1, (w + m - 1) / m), tilesH = max(1, (h + m - 1) / m)
             let budgetRows = winogradBandBudget / max(positions * (cin + cout) * tilesW, 1)
             let minRows = (winogradMinTiles + tilesW - 1) / tilesW
             return max(1, min(tilesH, max(budgetRows, minRows)))
