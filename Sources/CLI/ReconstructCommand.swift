@@ -62,10 +62,11 @@ struct ReconstructCommand: ParsableCommand {
                 o.loss.styleLayers = styleLayers
                 o.loss.styleLayerWeights = nil
                 let transfer = try StyleTransfer(backend: backend, weights: weights, options: o)
+                let sources = (content: from == "content" ? source : nil, style: from == "style" ? source : nil)
+                _ = try transfer.plans(content: sources.content, style: sources.style)
                 FileHandle.standardError.write("reconstruct \(from) from \(contentLayer ?? styleLayers.joined(separator: "+")) on \(backend.kind)\n".data(using: .utf8)!)
                 let progress = ProgressDisplay(total: iterations, printEvery: printEvery, quiet: false)
-                let result = try transfer.run(content: from == "content" ? source : nil,
-                                              style: from == "style" ? source : nil) { step, _ in
+                let result = try transfer.run(content: sources.content, style: sources.style) { step, _ in
                     progress.update(step)
                     return !interruptRequested
                 }

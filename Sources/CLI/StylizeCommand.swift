@@ -130,6 +130,9 @@ struct StylizeCommand: ParsableCommand {
             let tRead = Date()
             let contentImage = try common.loadImage(content, role: "content")
             let styleImage = try common.loadImage(style, role: "style")
+            if case .image(let p) = try options(styleWeight: alphas[0]).initialization {
+                _ = try common.loadImage(p, role: "--init")   // fail now, not after the model is loaded
+            }
             var ioSeconds = Date().timeIntervalSince(tRead)
             let backend = try common.makeBackend()
             let weights = try common.loadWeights()

@@ -5,10 +5,8 @@ import XCTest
 /// The built `neural-style` executable, run as a user would: bad inputs fail with one actionable
 /// line on stderr and leave nothing behind; the happy paths write what they promise.
 final class CLITests: XCTestCase {
-    private static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    private static let astronaut = repositoryRoot.appendingPathComponent("examples/astronaut.png").path
-    private static let starryNight = repositoryRoot.appendingPathComponent("examples/starry_night.png").path
+    private static let astronaut = CLIRunner.astronaut
+    private static let starryNight = CLIRunner.starryNight
 
     /// Small, fast runs: random weights, 32 pixels, 3 iterations.
     private static let fast = ["--model", "random", "--backend", "cpu", "--size", "32", "--iterations", "3"]
@@ -49,64 +47,10 @@ final class CLITests: XCTestCase {
 
     // MARK: running the executable
 
-    /// The executable built beside this test bundle (same scratch path), else the newest
-    /// `.build*/debug/neural-style` under the package.
-    private static let executable: URL? = {
-        let fm = FileManager.default
-        var candidates: [URL] = []
-        let bundle = Bundle(for: CLITests.self).bundleURL
-        candidates.append(bundle.deletingLastPathComponent().appendingPathComponent("neural-style"))
-        candidates.append(bundle.appendingPathComponent("neural-style"))
-        if let main = Bundle.main.executableURL {
-            candidates.append(main.deletingLastPathComponent().appendingPathComponent("neural-style"))
-        }
-        for c in candidates where fm.isExecutableFile(atPath: c.path) { return c }
-        let builds = ((try? fm.contentsOfDirectory(atPath: repositoryRoot.path)) ?? []).filter { $0.hasPrefix(".build") }
-        let found = builds.map { repositoryRoot.appendingPathComponent($0).appendingPathComponent("debug/neural-style") }
-            .filter { fm.isExecutableFile(atPath: $0.path) }
-        func modified(_ u: URL) -> Date {
-            ((try? fm.attributesOfItem(atPath: u.path))?[.modificationDate] as? Date) ?? .distantPast
-        }
-        return found.max { modified($0) < modified($1) }
-    }()
+    typealias Outcome = CLIRunner.Outcome
 
-    struct Outcome {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    }
-
-    /// Runs neural-style with `arguments` in the test's folder; output goes to files (no pipe can fill up).
     private func cli(_ arguments: [String], timeout: TimeInterval = 120) throws -> Outcome {
-        guard let exe = Self.executable else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey:
-                "neural-style executable not found next to the test bundle or in .build*/debug; run swift build --build-tests"])
-        }
-        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("cli-logs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: logs) }
-        let outURL = logs.appendingPathComponent("stdout"), errURL = logs.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = exe
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: deadline)
-        process.waitUntilExit()
-        deadline.cancel()
-        try out.close()
-        try err.close()
-        return Outcome(status: process.terminationStatus,
-                       stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        try CLIRunner.run(arguments, in: directory, timeout: timeout)
     }
 
     /// A failure: non-zero exit, a first stderr line "neural-style: …" that mentions `mentioning`
