@@ -8,6 +8,8 @@ struct OutputPlan {
     var files: [String] = []
     /// `--save-every`: suffixed(base, "%04d") for every multiple of `every` below `below`.
     var numbered: [(base: String, every: Int, below: Int)] = []
+    /// Files that are not images (checkpoints), checked like the others but for the .png suffix.
+    var others: [String] = []
 
     /// Fails unless every output is a .png in an existing, writable folder, is not a folder
     /// itself, and names none of `inputs`.
@@ -17,6 +19,8 @@ struct OutputPlan {
             guard out.lowercased().hasSuffix(".png") else {
                 throw EngineError.invalidArgument("the output is written as PNG: give -o a name ending in .png (got \(out))")
             }
+        }
+        for out in files + others {
             let path = canonicalPath(out)
             if let hit = sources.first(where: { $0.path == path }) {
                 throw EngineError.invalidArgument("refusing to overwrite the input image \(hit.given); choose another -o")

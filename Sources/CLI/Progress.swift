@@ -25,6 +25,8 @@ final class ProgressDisplay {
     let live: Bool
     let start = Date()
     var lastDraw = Date.distantPast
+    /// The evaluation before the first one seen (a resumed run starts past 0).
+    var before: Int?
 
     init(total: Int, printEvery: Int, quiet: Bool) {
         self.total = total
@@ -38,7 +40,8 @@ final class ProgressDisplay {
 
     func update(_ step: OptimizerStep) {
         let elapsed = Date().timeIntervalSince(start)
-        let perIt = elapsed / Double(step.evaluation)
+        if before == nil { before = step.evaluation - 1 }
+        let perIt = elapsed / Double(max(step.evaluation - before!, 1))
         let eta = perIt * Double(total - step.evaluation)
         if live {
             let now = Date()

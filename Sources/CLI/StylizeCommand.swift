@@ -51,6 +51,12 @@ struct StylizeCommand: ParsableCommand {
     var memoryLimit: String?
     @Option(parsing: .unconditional, help: "Evaluate in tiles of this many pixels a side (default: only when the budget requires it).")
     var tile: Int?
+    @Option(parsing: .unconditional, help: "Save the run's state to OUT.ckpt at the first accepted step after every N evaluations, and when interrupted (0: never).")
+    var checkpointEvery = 0
+    @Flag(help: "Continue from OUT.ckpt when it exists (it must come from this same run: inputs, weights, device and options).")
+    var resume = false
+    @Option(parsing: .unconditional, help: "Whether checkpoints hold the L-BFGS history: all (a resume is bit-exact), none (small files), auto (all when under 1 GiB).")
+    var checkpointHistory = "auto"
     @Flag(help: "Print the memory plan of every scale.") var verbose = false
     @Flag(help: "Print the memory plan (and with --json, the plans as JSON) and stop before optimising.")
     var dryRun = false
@@ -108,6 +114,10 @@ struct StylizeCommand: ParsableCommand {
     func validate(_ alphas: [Float]) throws {
         guard printEvery >= 0 else { throw EngineError.invalidArgument("--print-every must be 0 (never) or a positive whole number (got \(printEvery))") }
         guard saveEvery >= 0 else { throw EngineError.invalidArgument("--save-every must be 0 (never) or a positive whole number (got \(saveEvery))") }
+        guard checkpointEvery >= 0 else { throw EngineError.invalidArgument("--checkpoint-every must be 0 (never) or a positive whole number (got \(checkpointEvery))") }
+        guard StyleTransfer.CheckpointPolicy.History(rawValue: checkpointHistory) != nil else {
+            throw EngineError.invalidArgument("--checkpoint-history must be auto, all or none (got \(checkpointHistory))")
+        }
         try common.checkApplicable()
         _ = try common.maxInputPixels
         var inputs = [content, style]
@@ -119,6 +129,7 @@ struct StylizeCommand: ParsableCommand {
         for a in alphas {
             plan.files.append(outputPath(a, of: alphas))
             if saveEvery > 0 && !dryRun { plan.numbered.append((outputPath(a, of: alphas), saveEvery, total)) }
+            if checkpointEvery > 0 || resume { plan.others.append(Checkpoint.path(forOutput: outputPath(a, of: alphas))) }
         }
         try plan.check(inputs: inputs)
     }
@@ -156,9 +167,10 @@ struct StylizeCommand: ParsableCommand {
                     if json { print(jsonString(plans)) }
                     continue
                 }
+                let policy = try checkpointPolicy(output: out, backend: backend, weights: weights, options: opts)
                 // progress goes to stderr, so it never mixes with --json on stdout
                 let progress = ProgressDisplay(total: transfer.totalIterations, printEvery: printEvery, quiet: false)
-                let result = try transfer.run(content: contentImage, style: styleImage) { step, x in
+                let result = try transfer.run(content: contentImage, style: styleImage, checkpoint: policy) { step, x in
                     progress.update(step)
                     if saveEvery > 0 && step.evaluation % saveEvery == 0 && step.evaluation < transfer.totalIterations {
                         let t = Date()
@@ -172,6 +184,7 @@ struct StylizeCommand: ParsableCommand {
                 let tWrite = Date()
                 try result.image.writePNG(out)
                 ioSeconds += Date().timeIntervalSince(tWrite)
+                if let p = policy, !interruptRequested { unlink(p.path) }   // finished: nothing to resume
                 if json {
                     reports.append(RunReport(
                         backend: backend.kind, device: backend.deviceName, model: weights.model,
@@ -194,12 +207,40 @@ struct StylizeCommand: ParsableCommand {
                 }
                 if interruptRequested {
                     if json { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
-                    fail("interrupted after \(result.evaluations) iterations; wrote the current image to \(out)", code: interruptedStatus)
+                    let saved = policy.map { FileManager.default.fileExists(atPath: $0.path) ? " and a checkpoint to \($0.path) (continue with --resume)" : "" } ?? ""
+                    fail("interrupted after \(result.evaluations) iterations; wrote the current image to \(out)\(saved)", code: interruptedStatus)
                 }
             }
             // one JSON document: an object for one style weight, an array for several
             if json && !dryRun { print(reports.count == 1 ? jsonString(reports[0]) : jsonString(reports)) }
         }
+    }
+}
+
+extension StylizeCommand {
+    /// The checkpoint policy for one output: nil unless --checkpoint-every or --resume is given.
+    func checkpointPolicy(output: String, backend: Backend, weights: ModelWeights,
+                          options: TransferOptions) throws -> StyleTransfer.CheckpointPolicy? {
+        guard checkpointEvery > 0 || resume else { return nil }
+        let identity = try RunIdentity(inputs: [("content", content), ("style", style)], weights: weights,
+                                       backend: backend, options: options)
+        var p = StyleTransfer.CheckpointPolicy(path: Checkpoint.path(forOutput: output), every: checkpointEvery, run: identity)
+        p.history = StyleTransfer.CheckpointPolicy.History(rawValue: checkpointHistory) ?? .auto
+        let note: (String) -> Void = { if !json { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) } }
+        if resume {
+            if FileManager.default.fileExists(atPath: p.path) {
+                let c = try Checkpoint.read(p.path)
+                p.resume = c
+                note("resuming from \(p.path): scale \(c.scale + 1), \(c.evaluationsBefore + c.state.evaluations) evaluations done"
+                     + (c.hasHistory || options.optimizer != .lbfgs ? "" : " (L-BFGS history rebuilt: not bit-exact)"))
+            } else {
+                note("no checkpoint at \(p.path): starting from the beginning")
+            }
+        }
+        if verbose {
+            p.written = { c in note("checkpoint: \(p.path) at \(c.evaluationsBefore + c.state.evaluations) evaluations") }
+        }
+        return p
     }
 }
 

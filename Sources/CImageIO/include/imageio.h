@@ -1,5 +1,5 @@
 // imageio: PNG (libpng) and JPEG (libjpeg-turbo) decoding to 8-bit RGB, PNG encoding,
-// and zlib's CRC-32. Errors come back as a status and a message; nothing aborts.
+// zlib's CRC-32 and SHA-256 (sha256.c). Errors come back as a status and a message; nothing aborts.
 #ifndef NEURAL_STYLE_IMAGEIO_H
 #define NEURAL_STYLE_IMAGEIO_H
 
@@ -40,6 +40,17 @@ int32_t nsio_write_png(const char *path, const uint8_t *rgb, uint32_t width, uin
 void nsio_free(void *p);
 
 uint32_t nsio_crc32(uint32_t crc, const void *data, size_t bytes);
+
+// SHA-256 (sha256.c): run identities and output digests.
+typedef struct nsio_sha256 {
+    uint32_t h[8];
+    uint64_t bytes;
+    uint8_t block[64];
+    uint32_t used;
+} nsio_sha256;
+void nsio_sha256_init(nsio_sha256 *s);
+void nsio_sha256_update(nsio_sha256 *s, const void *data, size_t bytes);
+void nsio_sha256_final(nsio_sha256 *s, uint8_t digest[32]);
 
 #ifdef __cplusplus
 }

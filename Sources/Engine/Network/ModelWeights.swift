@@ -12,6 +12,8 @@ public struct ModelWeights {
     }
 
     public let model: String
+    /// What identifies these numbers in a run identity: the file's payload checksum, or the seed.
+    public let fingerprint: String
     public let architecture: Architecture
     public let convolutions: [Convolution]
 
@@ -39,7 +41,8 @@ public struct ModelWeights {
             return Convolution(name: c.name, inChannels: c.inChannels, outChannels: c.outChannels, weight: w,
                                bias: [Float](repeating: 0, count: c.outChannels))
         }
-        return ModelWeights(model: "random", architecture: architecture, convolutions: convs)
+        return ModelWeights(model: "random", fingerprint: "random \(architecture.rawValue) seed \(seed)",
+                            architecture: architecture, convolutions: convs)
     }
 
     // MARK: the .nsw format (docs/weights.md)
@@ -160,7 +163,9 @@ public struct ModelWeights {
             convs.append(Convolution(name: entry.name, inChannels: entry.in, outChannels: entry.out,
                                      weight: weight, bias: bias))
         }
-        return ModelWeights(model: manifest.model, architecture: arch, convolutions: convs)
+        return ModelWeights(model: manifest.model,
+                            fingerprint: "\(manifest.model) \(arch.rawValue) \(manifest.dtype) crc32 \(manifest.payload_crc32)",
+                            architecture: arch, convolutions: convs)
     }
 
     /// Resolves `--model` / `--weights` to weights: "random" needs no file.

@@ -8,6 +8,10 @@ import Foundation
 /// minimiser of the quadratic through f(x), gᵀd and f(x + t·d), kept within [t/10, t/2].
 /// If the evaluation budget ends inside a line search, the last accepted point is the result.
 /// Curvature pairs with yᵀs ≤ 1e-10 are skipped.
+///
+/// State at an accepted step (`OptimizerState`): vectors "x", "g", then "s0", "y0", … oldest
+/// first, with scalars "rho0", … and "first" (1 when the next step is scaled as a first one:
+/// at the start, and after a resume whose history was dropped).
 public final class LBFGS: Optimizer {
     public let backend: Backend
     public let history: Int
@@ -15,6 +19,8 @@ public final class LBFGS: Optimizer {
     public var maxBacktracks = 10
     /// Stop when |Δf| / max(|f|, 1) falls below this (nil: run every iteration).
     public var tolerance: Double?
+    public var resume: OptimizerState?
+    public var onAccepted: ((AcceptedStep) throws -> Void)?
 
     public init(backend: Backend, history: Int = 100) {
         self.backend = backend
@@ -30,11 +36,53 @@ public final class LBFGS: Optimizer {
         var s: [Tensor] = [], y: [Tensor] = [], rho: [Double] = []
         var pool: [(Tensor, Tensor)] = []   // recycled history pairs
 
-        var evals = 1
-        var terms = try evaluate(x, g)
-        guard try onStep(OptimizerStep(evaluation: evals, terms: terms)) else { return terms }
-        var f = terms.total
+        var evals: Int
+        var terms: LossTerms
         var first = true
+        if let r = resume {
+            guard let gv = r.vector("g"), gv.count == shape.count else {
+                throw EngineError.io("the checkpoint holds no gradient of \(shape.count) values")
+            }
+            try backend.upload(gv, to: g)
+            var i = 0
+            while i < history, let sv = r.vector("s\(i)"), let yv = r.vector("y\(i)"), let rhoI = r.scalars["rho\(i)"] {
+                let (si, yi) = (try backend.makeTensor(shape), try backend.makeTensor(shape))
+                try backend.upload(sv, to: si)
+                try backend.upload(yv, to: yi)
+                s.append(si); y.append(yi); rho.append(rhoI)
+                i += 1
+            }
+            evals = r.evaluations
+            terms = r.terms
+            first = (r.scalars["first"] ?? 1) != 0
+        } else {
+            evals = 1
+            terms = try evaluate(x, g)
+        }
+        var acceptedEvals = evals
+        func capture(_ withHistory: Bool) throws -> OptimizerState {
+            var st = OptimizerState(evaluations: acceptedEvals, terms: terms)
+            st.vectors = [("x", try backend.download(x)), ("g", try backend.download(g))]
+            st.scalars["first"] = first || !withHistory ? 1 : 0
+            if withHistory {
+                for i in s.indices {
+                    st.vectors.append(("s\(i)", try backend.download(s[i])))
+                    st.vectors.append(("y\(i)", try backend.download(y[i])))
+                    st.scalars["rho\(i)"] = rho[i]
+                }
+            }
+            return st
+        }
+        func offer(stopping: Bool) throws {
+            try onAccepted?(AcceptedStep(evaluations: acceptedEvals, stopping: stopping, capture: capture))
+        }
+        if resume == nil {
+            guard try onStep(OptimizerStep(evaluation: evals, terms: terms)) else {
+                try offer(stopping: true)
+                return terms
+            }
+        }
+        var f = terms.total
         var alpha = [Double](repeating: 0, count: history)
 
         while evals < iterations {
@@ -83,6 +131,8 @@ public final class LBFGS: Optimizer {
                     // out of budget inside the line search: the last accepted point is the result
                     try backend.copy(xPrev, into: x)
                     try backend.copy(gPrev, into: g)
+                    terms = termsPrev
+                    if stop { try offer(stopping: true) }
                     return termsPrev
                 }
                 // minimiser of the quadratic through f(0), f'(0) and f(t), kept within [t/10, t/2]
@@ -96,13 +146,14 @@ public final class LBFGS: Optimizer {
                 try backend.copy(gPrev, into: g)
                 f = fPrev
                 terms = termsPrev
+                if stop { try offer(stopping: true) }
                 if stop || evals >= iterations { return terms }
                 s.removeAll(); y.removeAll(); rho.removeAll()
                 first = true
                 continue
             }
-            if stop { return terms }
-            // curvature pair: s = x − xPrev, y = g − gPrev
+            // curvature pair: s = x − xPrev, y = g − gPrev (also when stopping, so that a
+            // checkpoint taken now resumes exactly as the run would have gone on)
             let (sNew, yNew) = s.count >= history ? (s.removeFirst(), y.removeFirst()) : try pool.popLast() ?? (backend.makeTensor(shape), backend.makeTensor(shape))
             if rho.count >= history { rho.removeFirst() }
             try backend.copy(x, into: sNew)
@@ -115,6 +166,9 @@ public final class LBFGS: Optimizer {
             } else {
                 pool.append((sNew, yNew))
             }
+            acceptedEvals = evals
+            try offer(stopping: stop)
+            if stop { return terms }
             if let tol = tolerance, abs(fPrev - f) / max(abs(f), 1) < tol { break }
         }
         return terms

@@ -202,10 +202,39 @@ public final class StyleTransfer {
     /// Total evaluations over all scales.
     public var totalIterations: Int { options.totalIterations }
 
+    /// How a run checkpoints itself, and the checkpoint it resumes from.
+    public struct CheckpointPolicy {
+        public enum History: String, Sendable {
+            /// The L-BFGS history when it is at most `autoHistoryBytes`: a resume is then bit-exact.
+            case auto
+            case all
+            /// x and the gradient only: small files; the resumed L-BFGS rebuilds its history.
+            case none
+        }
+        public static let autoHistoryBytes = 1 << 30
+
+        public var path: String
+        /// Accepted steps at least this many evaluations apart are saved (0: only when interrupted).
+        public var every: Int
+        public var run: RunIdentity
+        public var history = History.auto
+        public var resume: Checkpoint?
+        /// Called after each checkpoint is written.
+        public var written: ((Checkpoint) -> Void)?
+
+        public init(path: String, every: Int, run: RunIdentity) {
+            self.path = path
+            self.every = every
+            self.run = run
+        }
+    }
+
     /// Optimises from the initial image, coarse to fine. `onStep` sees every evaluation (numbered
     /// across scales) and the current x (on the backend); returning false stops, and the current
-    /// image — resized to the output size — is still returned.
-    public func run(content: RGBImage?, style: RGBImage?,
+    /// image — resized to the output size — is still returned. With a checkpoint policy, accepted
+    /// steps are saved every `every` evaluations and when stopping, and a run given
+    /// `policy.resume` starts at that checkpoint's scale and state.
+    public func run(content: RGBImage?, style: RGBImage?, checkpoint policy: CheckpointPolicy? = nil,
                     onStep: (OptimizerStep, Tensor) throws -> Bool = { _, _ in true }) throws -> Result {
         let plans = try self.plans(content: content, style: style)
         var setup = 0.0, optimize = 0.0, done = 0
@@ -213,23 +242,53 @@ public final class StyleTransfer {
         var previous: RGBImage?
         var terms = LossTerms()
         var stopped = false
+        if let r = policy?.resume {
+            guard r.run == policy!.run.digest else {
+                throw EngineError.invalidArgument("the checkpoint \(policy!.path) was made by another run (different inputs, weights, device or options); delete it, or drop --resume")
+            }
+            guard r.scale < plans.count, plans[r.scale].width == r.width, plans[r.scale].height == r.height,
+                  r.optimizer == options.optimizer.rawValue else {
+                throw EngineError.image("checkpoint \(policy!.path) does not fit this run's plan; delete it to start again")
+            }
+        }
         for (k, plan) in plans.enumerated() where !stopped {
+            let resuming = policy?.resume.flatMap { $0.scale == k ? $0 : nil }
+            if let r = policy?.resume, k < r.scale { continue }   // finished before the checkpoint
             let t0 = Date()
             let objective = try makeObjective(content: content, style: style, width: plan.width, height: plan.height,
                                               tile: plan.tile)
-            let start = try previous.map { $0.resized(width: plan.width, height: plan.height).networkInput() }
+            let start = try resuming.map { $0.state.vector("x")! }
+                ?? previous.map { $0.resized(width: plan.width, height: plan.height).networkInput() }
                 ?? initialImage(content: content, width: plan.width, height: plan.height)
             let x = try backend.tensor(start, Shape(3, plan.height, plan.width))
             try backend.synchronize()
             let t1 = Date()
-            let offset = done
+            if let r = resuming { done = r.evaluationsBefore + r.state.evaluations }
+            let offset = resuming?.evaluationsBefore ?? done
             var evaluated = 0
-            terms = try optimizer(k == plans.count - 1).minimize(
+            let optimizer = self.optimizer(k == plans.count - 1)
+            optimizer.resume = resuming?.state
+            var saved = resuming?.state.evaluations ?? 0
+            if let p = policy {
+                let n = 3 * plan.width * plan.height
+                let withHistory = p.history == .all
+                    || (p.history == .auto && 8 * n * options.lbfgsHistory <= CheckpointPolicy.autoHistoryBytes)
+                optimizer.onAccepted = { step in
+                    guard step.stopping || (p.every > 0 && step.evaluations - saved >= p.every) else { return }
+                    let c = Checkpoint(run: p.run.digest, scale: k, evaluationsBefore: offset, width: plan.width,
+                                       height: plan.height, optimizer: self.options.optimizer.rawValue,
+                                       state: try step.capture(withHistory))
+                    try c.write(to: p.path)
+                    saved = step.evaluations
+                    p.written?(c)
+                }
+            }
+            terms = try optimizer.minimize(
                 x, iterations: plan.iterations,
                 evaluate: { x, g in
                     let t = try objective.evaluate(x, gradient: g)
                     evaluated += 1
-                    if evaluated == 1 && !t.total.isFinite {
+                    if evaluated == 1 && resuming == nil && !t.total.isFinite {
                         throw EngineError.diverged("the loss of the starting image is \(t.total) (\(plan.width)×\(plan.height)): the weights, the inputs or the loss weights hold values out of range; nothing was written")
                     }
                     return t
