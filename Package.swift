@@ -23,11 +23,13 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]
         ),
+        // The CPU's instruction sets (cpuid, xgetbv): the CPU backend picks its BLAS kernels from them.
+        .target(name: "CCPUInfo", cSettings: [.unsafeFlags(["-O2"])]),
         // OpenBLAS's CBLAS interface: the GEMM under the CPU backend's convolutions.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(
             name: "Engine",
-            dependencies: ["CLKernels", "CImageIO", "CBLAS"],
+            dependencies: ["CLKernels", "CImageIO", "CBLAS", "CCPUInfo"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
         .executableTarget(

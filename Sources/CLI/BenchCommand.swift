@@ -48,6 +48,7 @@ struct BenchIterations: ParsableCommand {
             var rows: [IterationBenchmark.Row] = []
             let backends = try benchBackends(backend, device: device)
             if !json {
+                print(BLASKernels.report)
                 print(pad("backend", 9) + pad("size", 7) + lpad("s/iter", 10) + lpad("min", 10) + lpad("GFLOP/it", 10)
                       + lpad("GFLOP/s", 10) + lpad("peak RSS", 11) + lpad("peak dev", 11) + "  device")
             }
@@ -89,6 +90,7 @@ struct BenchOps: ParsableCommand {
                 let r = try OperationBenchmark.run(backend: b, size: size, repeats: repeats)
                 rows += r
                 if !json {
+                    if b.kind == "cpu" { print(BLASKernels.report) }
                     print("\(b.kind): \(b.deviceName), image \(size)×\(size)")
                     print(pad("operation", 18) + pad("shape", 30) + lpad("median ms", 11) + lpad("rate", 16))
                     for row in r {

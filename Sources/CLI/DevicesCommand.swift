@@ -10,6 +10,7 @@ struct DevicesCommand: ParsableCommand {
 
     func run() throws {
         let devices = guarded { try DeviceInfo.all() }
+        if !json { print("Host: " + BLASKernels.report + "\n") }
         if devices.isEmpty { fail("no OpenCL device found on any platform", code: ExitStatus.unavailable) }
         if json {
             let enc = JSONEncoder()

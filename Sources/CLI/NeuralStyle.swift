@@ -18,6 +18,7 @@ struct NeuralStyle: ParsableCommand {
     /// Parses and runs like ArgumentParser's own `main`, except that a usage error is one line
     /// `neural-style: …` and exit 64; help and version requests print as usual.
     static func main() {
+        BLASKernels.reexecIfWeaker()
         let command: ParsableCommand
         do {
             command = try parseAsRoot()

@@ -201,6 +201,7 @@ struct StylizeCommand: ParsableCommand {
                 }
                 if let p = backend.profiler {
                     print(p.report(title: "Profile (\(backend.kind), \(backend.deviceName))"))
+                    if backend.kind == "cpu" { print(BLASKernels.report) }
                     print(String(format: "setup %.3f s, %.4f s per iteration, image I/O %.3f s", result.setupSeconds,
                                  result.secondsPerIteration, ioSeconds))
                     p.reset()

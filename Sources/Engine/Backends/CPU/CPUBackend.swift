@@ -98,7 +98,7 @@ public final class CPUBackend: Backend {
             var p = parameters
             if (try? p.apply(text)) != nil { parameters = p }
         }
-        deviceName = "host CPU (\(ProcessInfo.processInfo.activeProcessorCount) threads, OpenBLAS)"
+        deviceName = "host CPU (\(ProcessInfo.processInfo.activeProcessorCount) threads, OpenBLAS \(BLASKernels.current))"
     }
 
     /// Throws a message naming the bad item when NEURAL_STYLE_CPU_PARAMETERS cannot be read.
