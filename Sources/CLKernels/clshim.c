@@ -186,7 +186,19 @@ int32_t ns_device_info_get(uint32_t index, ns_device_info *out, ns_error *err) {
     return ok(err);
 }
 
+/* CLBlast keeps compiled programs in a process-wide cache, released by its static destructors
+ * at exit, after the driver may already be torn down: under Oclgrind's LD_PRELOAD runtime that
+ * freed memory twice ("corrupted double-linked list" at exit, after every check had passed).
+ * The cache is emptied while the driver is alive instead: when a context is released, and at
+ * exit (an atexit handler registered after CLBlast loaded runs before its destructors). */
+static void clblast_clear_cache(void) { CLBlastClearCache(); }
+
 int32_t ns_context_create(uint32_t index, int32_t profiling, ns_context **out, ns_error *err) {
+    static int registered = 0;
+    if (!registered) {
+        atexit(clblast_clear_cache);
+        registered = 1;
+    }
     *out = NULL;
     cl_platform_id p;
     cl_device_id d;
@@ -216,6 +228,7 @@ int32_t ns_context_create(uint32_t index, int32_t profiling, ns_context **out, n
 void ns_context_release(ns_context *ctx) {
     if (!ctx) return;
     clFinish(ctx->queue);
+    CLBlastClearCache();
     clReleaseCommandQueue(ctx->queue);
     clReleaseContext(ctx->context);
     free(ctx);
