@@ -45,6 +45,15 @@ final class BadInputCorpusTests: XCTestCase {
         return d
     }
 
+    /// The signature and IHDR of `png`, then a tEXt chunk whose header claims 2 GiB and a few
+    /// bytes of it (found by tools/fuzz.sh: libpng allocated the claimed length first).
+    static func textBomb(from png: Data) -> Data {
+        var d = png.prefix(33)
+        withUnsafeBytes(of: UInt32(0x7FFF_FFF0).bigEndian) { d.append(contentsOf: $0) }
+        d.append(contentsOf: Array("tEXtComment\0hello".utf8))
+        return d
+    }
+
     /// A JPEG whose SOF0 frame header claims w × h.
     private func jpegClaiming(_ w: UInt16, _ h: UInt16, from source: Data) -> Data? {
         var d = source
@@ -84,6 +93,7 @@ final class BadInputCorpusTests: XCTestCase {
         try write(pngClaiming(12000, 12000, from: png), "bomb-12000.png")
         try write(pngClaiming(100_000, 100_000, from: png), "bomb-100000.png")
         try write(pngClaiming(0, 40, from: png), "zero-width.png")
+        try write(Self.textBomb(from: png), "text-bomb.png")
         let jpeg = try Data(contentsOf: URL(fileURLWithPath: CLIRunner.jpegFixture))
         try write(jpeg, "c.jpg")
         try write(jpeg.prefix(jpeg.count / 2), "half.jpg")
@@ -136,6 +146,7 @@ final class BadInputCorpusTests: XCTestCase {
             Case(args: stylize("zero-width.png"), status: data, mentioning: "zero-width.png"),
             Case(args: stylize("bomb-12000.png"), status: data, mentioning: "over the limit of 100.0"),
             Case(args: stylize("bomb-100000.png"), status: data, mentioning: "sides over 65536 pixels"),
+            Case(args: stylize("text-bomb.png"), status: data, mentioning: "text-bomb.png: not a valid PNG"),
             Case(args: stylize("c.png", style: "bomb-12000.png"), status: data, mentioning: "style image"),
             Case(args: stylize("half.jpg"), status: data, mentioning: "half.jpg: not a valid JPEG (Premature end"),
             Case(args: stylize("tenth.jpg"), status: data, mentioning: "tenth.jpg: not a valid JPEG"),
@@ -279,6 +290,33 @@ final class BadInputCorpusTests: XCTestCase {
         guard (try? p.run()) != nil else { return -1 }
         p.waitUntilExit()
         return p.terminationStatus
+    }
+
+    /// The 2 GiB text chunk costs no more memory than any other broken PNG: the child's peak
+    /// RSS (from wait4) stays far below the claimed length.
+    func testATextChunkClaiming2GiBIsNotAllocated() throws {
+        try write(Self.textBomb(from: try { () throws -> Data in
+            try writeImage("c.png", 48, 40, seed: 1)
+            return try bytes("c.png")
+        }()), "text-bomb.png")
+        guard let exe = CLIRunner.executable else { return XCTFail("no executable") }
+        let args = [exe.path, "stylize", path("text-bomb.png"), path("c.png"), "-o", path("o.png"), "--backend", "cpu",
+                    "--model", "random", "--size", "32", "--iterations", "1"]
+        var argv: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var pid: pid_t = 0
+        XCTAssertEqual(posix_spawn(&pid, exe.path, &actions, nil, &argv, environ), 0)
+        var status: Int32 = 0
+        var usage = rusage()
+        XCTAssertEqual(wait4(pid, &status, 0, &usage), pid)
+        XCTAssertEqual((status >> 8) & 0xff, ExitStatus.dataError, "exit status")
+        let peakMiB = usage.ru_maxrss / 1024
+        print("text-bomb.png: peak RSS \(peakMiB) MiB")
+        XCTAssertLessThan(peakMiB, 300, "the claimed 2 GiB was allocated")
     }
 
     // MARK: the memory budget

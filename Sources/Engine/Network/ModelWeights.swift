@@ -83,14 +83,17 @@ public struct ModelWeights {
         guard !isDir.boolValue else {
             throw EngineError.weights("--weights \(path) is a folder: give the path of a .nsw file")
         }
+        func bad(_ why: String) -> EngineError { .weights("weights file \(path) is \(why): \(fetch)") }
+        // (a zero-length file is refused before Foundation reads it: Data(contentsOf:) leaks there)
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        guard size >= 16 else { throw bad("not a neural-style weights file") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             let reason = access(path, R_OK) != 0 ? String(cString: strerror(errno)).lowercased() : "unreadable"
             throw EngineError.weights("cannot read weights file \(path): \(reason)")
         }
-        func bad(_ why: String) -> EngineError { .weights("weights file \(path) is \(why): \(fetch)") }
         guard data.count >= 16, Array(data.prefix(8)) == magic else { throw bad("not a neural-style weights file") }
-        let mlen = data.subdata(in: 8..<16).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        let mlen = data.subdata(in: 8..<16).withUnsafeBytes { Int(clamping: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
         guard mlen > 0, mlen <= data.count - 16 else { throw bad("truncated (manifest)") }
         let manifestData = data.subdata(in: 16..<(16 + mlen))
         let manifest: Manifest
