@@ -10,11 +10,16 @@ struct CheckCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "OpenCL device: index or name substring (default: first GPU, else accelerator, else CPU).")
     var device: String?
     @Option(parsing: .unconditional, help: "Only operations whose name contains this text.") var only: String?
+    @Option(parsing: .unconditional, help: "full, or simulator: small shapes that still reach every kernel branch (for Oclgrind).")
+    var table = "full"
     @Flag(help: "Print JSON for scripts.") var json = false
 
     func run() throws {
+        guard let tableKind = OpCase.Table(rawValue: table) else {
+            fail("--table must be full or simulator (got \(table))", code: ExitStatus.usage)
+        }
         let backend = guarded { try OpenCLBackend(device: device) }
-        var cases = OpCase.all()
+        var cases = OpCase.all(tableKind)
         if let only = only {
             cases = cases.filter { $0.op.contains(only) }
             if cases.isEmpty {
@@ -23,7 +28,7 @@ struct CheckCommand: ParsableCommand {
             }
         }
         if !json {
-            print("Checking \(cases.count) cases on \(backend.deviceName) against the CPU reference")
+            print("Checking \(cases.count) cases on \(backend.deviceName) (\(backend.parameterProfile.rawValue) profile, \(backend.path.rawValue) path) against the CPU reference")
             print(ParityCheck.header)
         }
         let results = ParityCheck.run(on: backend, cases: cases) { r in

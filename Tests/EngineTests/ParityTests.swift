@@ -18,6 +18,25 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// The GPU parameter profile (CLBlast, 256-wide reductions, no per-work-item groups) on
+    /// whatever device this is, PoCL in CI: the configuration a first GPU run gets, on the full
+    /// table, and the Winograd kernels as a GPU would run them (products in CLBlast).
+    func testTheGPUProfileMatchesTheCPUReference() throws {
+        let device = try DeviceInfo.select(nil)
+        let backend = try OpenCLBackend(device: device, parameterProfile: .gpu)
+        XCTAssertEqual(backend.parameterProfile, .gpu)
+        XCTAssertEqual(backend.path, .clblast)
+        let results = ParityCheck.run(on: backend)
+        XCTAssertGreaterThan(results.count, 50)
+        for r in results where !r.passed { XCTFail("gpu profile: " + ParityCheck.format(r)) }
+        var p = OpenCLBackend.Parameters()
+        p.winogradMinChannels = 4
+        let winograd = try OpenCLBackend(device: device, parameters: p, parameterProfile: .gpu)
+        for r in ParityCheck.run(on: winograd, cases: OpCase.all().filter { $0.op.hasPrefix("conv3x3") }) where !r.passed {
+            XCTFail("gpu profile, Winograd: " + ParityCheck.format(r))
+        }
+    }
+
     /// The CPU backend's fast paths (Winograd F(2×2, 3×3), GEMM + col2im) against its plain
     /// forms, on the same table, with small bands so every shape is split into several.
     func testCPUFastPathsMatchThePlainReference() throws {

@@ -42,17 +42,25 @@ extension OpCase {
         OpCase(op: op, shape: shape, tolerance: tolerance, seed: seed, body: body)
     }
 
+    /// Which shapes: `full` for real devices; `simulator` keeps every operation and every vector
+    /// and remainder branch at channel counts a simulator (Oclgrind, one work-item at a time)
+    /// gets through in minutes. Its Winograd shape needs `winogradMinChannels=4` to take that path.
+    public enum Table: String, CaseIterable, Sendable { case full, simulator }
+
     /// The table. Shapes cover odd and even sizes, C = 3, C not a multiple of 4/8/16, and
     /// VGG channel counts at small spatial size.
-    public static func all() -> [OpCase] {
+    public static func all(_ table: Table = .full) -> [OpCase] {
         var cases: [OpCase] = []
         var seed: UInt64 = 1
         func next() -> UInt64 { seed += 1; return seed }
 
-        let convShapes: [(Int, Int, Int, Int)] = [(3, 64, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (64, 64, 12, 10),
-                                                 (128, 256, 6, 5), (512, 512, 3, 4),
-                                                 // Winograd on OpenCL: a full group of 16 tiles and a partial one
-                                                 (64, 64, 9, 70)]
+        let convShapes: [(Int, Int, Int, Int)] = table == .full
+            ? [(3, 64, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (64, 64, 12, 10), (128, 256, 6, 5), (512, 512, 3, 4),
+               // Winograd on OpenCL: a full group of 16 tiles and a partial one
+               (64, 64, 9, 70)]
+            // widths not a multiple of 4, 8 or 16; output channels not a multiple of the block;
+            // heights not a multiple of the rows; 18 Winograd tiles across (16 + a partial group)
+            : [(3, 16, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (16, 20, 6, 5), (8, 8, 9, 70)]
         for (cin, cout, h, w) in convShapes {
             cases.append(make("conv3x3", "\(cin)→\(cout) \(h)×\(w)", tolerance: 5e-5, seed: next()) { b, r in
                 let x = try b.tensor(r.uniformArray(cin * h * w), Shape(cin, h, w))
@@ -72,7 +80,9 @@ extension OpCase {
             })
         }
         // 16×20×13: 260 columns, more than one work-item of the Gram backward (8 × 16) plus a tail
-        let mapShapes: [(Int, Int, Int)] = [(3, 7, 9), (5, 8, 8), (64, 12, 10), (13, 1, 6), (256, 5, 7), (16, 20, 13)]
+        let mapShapes: [(Int, Int, Int)] = table == .full
+            ? [(3, 7, 9), (5, 8, 8), (64, 12, 10), (13, 1, 6), (256, 5, 7), (16, 20, 13)]
+            : [(3, 7, 9), (5, 8, 8), (24, 12, 10), (13, 1, 6), (40, 5, 7), (16, 20, 13)]
         for (c, h, w) in mapShapes {
             let s = "\(c)×\(h)×\(w)"
             cases.append(make("relu", s, tolerance: 0, seed: next()) { b, r in

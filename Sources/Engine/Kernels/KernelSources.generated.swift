@@ -85,12 +85,15 @@ typedef float4 vec_t;
 #define VSTORE vstore4
 #endif
 
-// xp[c, y + 1, x + 1] = x[c, y, x]; the one-pixel border is zero. Work-items: (padded x, padded y,
-// channel), so no index needs dividing.
+// xp[c, y + 1, x + 1] = x[c, y, x]; the one-pixel border is zero, and so are the `slack` floats
+// after the last channel that the last vectors and row groups read. Work-items: (padded x,
+// padded y, channel), so no index needs dividing; the first one also writes the slack.
 __kernel void pad_input(__global const float *x, __global float *xp, const int C, const int H,
-                        const int W) {
+                        const int W, const int slack) {
     const int px = get_global_id(0), py = get_global_id(1), c = get_global_id(2);
     const int PW = W + 2, PH = H + 2;
+    if (px == 0 && py == 0 && c == 0)
+        for (int i = 0; i < slack; i++) xp[C * PH * PW + i] = 0.0f;
     if (px >= PW || py >= PH || c >= C) return;
     const int y = py - 1, xx = px - 1;
     xp[(c * PH + py) * PW + px] = (y >= 0 && y < H && xx >= 0 && xx < W) ? x[(c * H + y) * W + xx] : 0.0f;

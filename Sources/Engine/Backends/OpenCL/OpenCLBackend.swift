@@ -161,14 +161,39 @@ public final class OpenCLBackend: Backend {
         return t
     }
 
-    public init(device: DeviceInfo, profile: Bool = false, parameters: Parameters = Parameters()) throws {
+    /// The set of defaults a device gets: a CPU device's (direct kernels, one work-item per
+    /// work-group, Winograd from 64 channels) or a GPU's (CLBlast, no Winograd by default).
+    public enum ParameterProfile: String, CaseIterable, Sendable { case cpu, gpu }
+    /// `NEURAL_STYLE_CL_PROFILE=gpu|cpu` forces a profile whatever the device says it is, so the
+    /// GPU configuration runs on PoCL and Oclgrind too.
+    public static let profileVariable = "NEURAL_STYLE_CL_PROFILE"
+
+    /// The profile for `device`: `forced`, else the environment's, else the device's type.
+    public static func parameterProfile(for device: DeviceInfo, forced: ParameterProfile? = nil) throws -> ParameterProfile {
+        if let f = forced { return f }
+        if let text = ProcessInfo.processInfo.environment[profileVariable], !text.isEmpty {
+            guard let p = ParameterProfile(rawValue: text.lowercased()) else {
+                throw EngineError.invalidArgument("\(profileVariable) must be cpu or gpu (got \"\(text)\")")
+            }
+            return p
+        }
+        return device.kind == .cpu ? .cpu : .gpu
+    }
+
+    /// The profile this backend's defaults came from.
+    public let parameterProfile: ParameterProfile
+
+    public init(device: DeviceInfo, profile: Bool = false, parameters: Parameters = Parameters(),
+                parameterProfile forced: ParameterProfile? = nil) throws {
+        let kind = try Self.parameterProfile(for: device, forced: forced)
+        parameterProfile = kind
         context = try CLContext(device: device, profile: profile)
         var p = parameters
         if let text = ProcessInfo.processInfo.environment[Self.parametersVariable], !text.isEmpty { try p.apply(text) }
         while p.reduceWorkGroup > device.maxWorkGroupSize && p.reduceWorkGroup > 1 { p.reduceWorkGroup /= 2 }
-        path = p.path ?? (device.kind == .cpu ? .direct : .clblast)
-        if p.convWorkGroup == nil && device.kind == .cpu { p.convWorkGroup = 1 }
-        if p.winogradMinChannels == nil { p.winogradMinChannels = device.kind == .cpu ? 64 : Int.max }
+        path = p.path ?? (kind == .cpu ? .direct : .clblast)
+        if p.convWorkGroup == nil && kind == .cpu { p.convWorkGroup = 1 }
+        if p.winogradMinChannels == nil { p.winogradMinChannels = kind == .cpu ? 64 : Int.max }
         if p.winogradGemm == nil { p.winogradGemm = path }
         self.parameters = p
         partials = try context.allocate(bytes: 4 * p.reduceGroups)
@@ -288,9 +313,14 @@ public final class OpenCLBackend: Backend {
         let vec = parameters.convVectorWidth, ocb = parameters.convOutputBlock
         let padded = cin * (h + 2) * (w + 2)
         let rowsPer = parameters.convRows
-        let xp = try scratchBuffer(parameters.directScratchFloats(cin: cin, height: h, width: w))
+        let floats = parameters.directScratchFloats(cin: cin, height: h, width: w)
+        let xp = try scratchBuffer(floats)
+        // the slack the last vectors and row groups read past the padded image is zeroed too, not
+        // left as whatever the scratch held: those lanes are never stored, but Oclgrind rightly
+        // reports reading them
         try context.launch(try kernel("pad_input", .convDirect), global: [w + 2, h + 2, cin],
-                           [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w))],
+                           [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w)),
+                            .int(Int32(floats - padded))],
                            work: .bytes(8.0 * Double(padded)))
         try context.launch(try kernel("conv3x3_direct", .convDirect), global: [(w + vec - 1) / vec, (h + rowsPer - 1) / rowsPer, (cout + ocb - 1) / ocb],
                            local: parameters.convWorkGroup.map { [$0, 1, 1] },
