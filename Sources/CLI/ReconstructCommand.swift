@@ -18,6 +18,8 @@ struct ReconstructCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Loss-and-gradient evaluations per image.") var iterations = 300
     @Option(parsing: .unconditional, help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
     @OptionGroup var common: CommonOptions
+    @OptionGroup var optimization: OptimizerOptions
+    @Option(parsing: .unconditional, help: "random, or the path of an image to start from.") var `init` = "random"
 
     func run() throws {
         guarded {
@@ -35,7 +37,7 @@ struct ReconstructCommand: ParsableCommand {
             try common.checkApplicable()
             _ = try common.seedValue
             let outputs = sweep ? names.map { suffixed(output, $0) } : [output]
-            try OutputPlan(files: outputs).check(inputs: [image])
+            try OutputPlan(files: outputs).check(inputs: [image] + (self.`init` == "random" ? [] : [self.`init`]))
             let source = try common.loadImage(image, role: "source")
             let backend = try common.makeBackend()
             let weights = try common.loadWeights()
@@ -53,7 +55,8 @@ struct ReconstructCommand: ParsableCommand {
                 var o = TransferOptions()
                 o.size = size
                 o.iterations = iterations
-                o.initialization = .random
+                try optimization.apply(to: &o)
+                o.initialization = self.`init` == "random" ? .random : .image(self.`init`)
                 o.seed = try common.seedValue
                 o.maxInputPixels = try common.maxInputPixels
                 o.pooling = try common.poolKind

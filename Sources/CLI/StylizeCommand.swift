@@ -32,13 +32,11 @@ struct StylizeCommand: ParsableCommand {
     @Argument(help: "Style image (PNG or JPEG).") var style: String
     @Option(name: .shortAndLong, parsing: .unconditional, help: "Output PNG.") var output: String
     @OptionGroup var common: CommonOptions
+    @OptionGroup var optimization: OptimizerOptions
     @Option(parsing: .unconditional, help: "Longest side of the output in pixels.") var size = 512
     @Option(parsing: .unconditional, help: "Size of the style image relative to the output.") var styleScale: Float = 1
     @Option(parsing: .unconditional, help: "content, random, or the path of an image.") var `init` = "content"
-    @Option(parsing: .unconditional, help: "lbfgs or adam.") var optimizer = "lbfgs"
     @Option(parsing: .unconditional, help: "Loss-and-gradient evaluations (line-search evaluations included).") var iterations = 500
-    @Option(parsing: .unconditional, help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
-    @Option(parsing: .unconditional, help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
     @Option(parsing: .unconditional, help: "Stop early when the relative change of the loss falls below this.") var tolerance: Double?
     @Option(parsing: .unconditional, help: "Print a progress line every N iterations when not on a terminal.") var printEvery = 50
     @Option(parsing: .unconditional, help: "Write numbered intermediate images every N iterations.") var saveEvery = 0
@@ -74,13 +72,8 @@ struct StylizeCommand: ParsableCommand {
         }
         o.seed = try common.seedValue
         o.maxInputPixels = try common.maxInputPixels
-        guard let opt = TransferOptions.OptimizerKind(rawValue: optimizer) else {
-            throw EngineError.invalidArgument("--optimizer must be lbfgs or adam (got \"\(optimizer)\")")
-        }
-        o.optimizer = opt
+        try optimization.apply(to: &o)
         o.iterations = iterations
-        o.lbfgsHistory = lbfgsHistory
-        o.learningRate = learningRate
         o.tolerance = tolerance
         o.pooling = try common.poolKind
         o.loss = try common.lossConfig(styleWeight: styleWeight)
@@ -156,7 +149,7 @@ struct StylizeCommand: ParsableCommand {
                 let (w, h) = contentImage.scaledSize(longestSide: opts.resolvedScaleSizes.last!)
                 let plans = try transfer.plans(content: contentImage, style: styleImage)
                 if !json {
-                    FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
+                    FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer == .lbfgs ? "lbfgs (\(opts.lineSearch.rawValue))" : opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
                 }
                 if verbose || dryRun {
                     for p in plans {

@@ -13,10 +13,32 @@ import Foundation
 /// first, with scalars "rho0", … and "first" (1 when the next step is scaled as a first one:
 /// at the start, and after a resume whose history was dropped).
 public final class LBFGS: Optimizer {
+    /// How a step length is found along the quasi-Newton direction.
+    public enum LineSearch: String, CaseIterable, Sendable {
+        /// Strong Wolfe conditions by bracketing and zoom with cubic interpolation (Nocedal and
+        /// Wright, Algorithms 3.5 and 3.6): the step can grow as well as shrink, so the loss's
+        /// scale does not matter. The first step moves the largest pixel by `firstStepPixels`.
+        case wolfe
+        /// Armijo backtracking from min(1, 1/‖g‖₂) (the form of the first releases, kept so
+        /// earlier runs can be reproduced).
+        case armijo
+    }
+
     public let backend: Backend
     public let history: Int
     public var learningRate: Float = 1
     public var maxBacktracks = 10
+    public var lineSearch = LineSearch.armijo
+    /// Wolfe: the first step (and the first after a restart) moves the largest pixel by this
+    /// much on the 0–255 scale.
+    public var firstStepPixels = 4.0
+    /// Wolfe: sufficient decrease and curvature constants, and the most evaluations one search takes.
+    public var c1 = 1e-4, c2 = 0.9
+    public var maxLineSearchEvaluations = 20
+    /// Called at each step the Wolfe search accepts, with (t, f(0), f′(0), f(t), f′(t)): the tests
+    /// check the strong Wolfe conditions with it. (A search that runs out of evaluations keeps a
+    /// point with sufficient decrease only, and does not call it.)
+    public var onLineSearch: ((_ t: Double, _ f0: Double, _ slope0: Double, _ f: Double, _ slope: Double) -> Void)?
     /// Stop when |Δf| / max(|f|, 1) falls below this (nil: run every iteration).
     public var tolerance: Double?
     public var resume: OptimizerState?
@@ -110,7 +132,14 @@ public final class LBFGS: Optimizer {
                 first = true
             }
             var t = Double(learningRate)
-            if first { t = min(1, 1 / max((try backend.sumOfSquares(g)).squareRoot(), 1e-30)) * Double(learningRate) }
+            if first {
+                switch lineSearch {
+                case .armijo: t = min(1, 1 / max((try backend.sumOfSquares(g)).squareRoot(), 1e-30)) * Double(learningRate)
+                case .wolfe:
+                    let largest = try backend.download(d).reduce(Float(0)) { max($0, abs($1)) }
+                    t = firstStepPixels / max(Double(largest), 1e-30)
+                }
+            }
             first = false
 
             try backend.copy(x, into: xPrev)
@@ -118,7 +147,40 @@ public final class LBFGS: Optimizer {
             let fPrev = f, termsPrev = terms
             var backtracks = 0
             var stop = false
-            while true {
+            if lineSearch == .wolfe {
+                var c = WolfeSearch(t: t, f0: fPrev, slope0: gtd, c1: c1, c2: c2)
+                var accepted = false
+                while true {
+                    try backend.copy(xPrev, into: x)
+                    try backend.axpy(Float(c.t), d, x)
+                    terms = try evaluate(x, g)
+                    evals += 1
+                    f = terms.total
+                    stop = !(try onStep(OptimizerStep(evaluation: evals, terms: terms)))
+                    let slope = f.isFinite ? try backend.dot(g, d) : .nan
+                    let next = c.next(f: f, slope: slope)
+                    if next == nil { accepted = true; onLineSearch?(c.t, fPrev, gtd, f, slope); break }
+                    if stop || evals >= iterations || c.trials >= maxLineSearchEvaluations || !(next! > 0) || !next!.isFinite {
+                        // out of evaluations: keep this point if it decreases f enough
+                        // (sufficient decrease only, so not reported to onLineSearch)
+                        accepted = f.isFinite && f < fPrev && f <= fPrev + c1 * c.t * gtd
+                        break
+                    }
+                    c.t = next!
+                }
+                if !accepted {
+                    try backend.copy(xPrev, into: x)
+                    try backend.copy(gPrev, into: g)
+                    f = fPrev
+                    terms = termsPrev
+                    if stop { try offer(stopping: true) }
+                    if stop || evals >= iterations { return terms }
+                    s.removeAll(); y.removeAll(); rho.removeAll()
+                    first = true
+                    continue
+                }
+            }
+            while lineSearch == .armijo {
                 try backend.copy(xPrev, into: x)
                 try backend.axpy(Float(t), d, x)
                 terms = try evaluate(x, g)
@@ -161,7 +223,10 @@ public final class LBFGS: Optimizer {
             try backend.copy(g, into: yNew)
             try backend.axpy(-1, gPrev, yNew)
             let ys = try backend.dot(yNew, sNew)
-            if ys > 1e-10 {
+            // Armijo keeps its absolute test; Wolfe's is relative to ‖s‖·‖y‖, so scale-free
+            let curved = lineSearch == .armijo ? ys > 1e-10
+                : ys > 1e-10 * ((try backend.sumOfSquares(sNew)) * (try backend.sumOfSquares(yNew))).squareRoot()
+            if curved {
                 s.append(sNew); y.append(yNew); rho.append(1 / ys)
             } else {
                 pool.append((sNew, yNew))
@@ -172,5 +237,66 @@ public final class LBFGS: Optimizer {
             if let tol = tolerance, abs(fPrev - f) / max(abs(f), 1) < tol { break }
         }
         return terms
+    }
+}
+
+/// The step-length logic of a strong Wolfe line search, apart from the evaluations (Nocedal and
+/// Wright, Algorithms 3.5 and 3.6). `next(f:slope:)` takes f(t) and f′(t) = ∇f(x + t·d)ᵀd at the
+/// current `t` and returns nil when t satisfies both strong Wolfe conditions, else the next t to
+/// try: 4t while the bracket is still open, then the safeguarded minimiser of the cubic through
+/// the bracket's two ends.
+struct WolfeSearch {
+    var t: Double
+    let f0: Double, slope0: Double, c1: Double, c2: Double
+    private(set) var trials = 0
+    /// The bracket: `lo` is the best point with sufficient decrease so far; `hi` is set once a
+    /// point past the minimiser is known.
+    private var lo: (t: Double, f: Double, slope: Double)
+    private var hi: (t: Double, f: Double, slope: Double)?
+
+    init(t: Double, f0: Double, slope0: Double, c1: Double, c2: Double) {
+        self.t = t
+        self.f0 = f0
+        self.slope0 = slope0
+        self.c1 = c1
+        self.c2 = c2
+        lo = (0, f0, slope0)
+    }
+
+    mutating func next(f: Double, slope: Double) -> Double? {
+        trials += 1
+        guard f.isFinite, slope.isFinite else {
+            // overshot into overflow: the bracket ends here, at an infinitely bad point
+            hi = (t, .infinity, .infinity)
+            return 0.5 * (lo.t + t)
+        }
+        let decrease = f <= f0 + c1 * t * slope0
+        if decrease && abs(slope) <= -c2 * slope0 { return nil }
+        let here = (t: t, f: f, slope: slope)
+        if !decrease || f >= lo.f {
+            hi = here
+        } else {
+            if let h = hi, slope * (h.t - lo.t) >= 0 { hi = lo } else if hi == nil && slope >= 0 { hi = lo }
+            lo = here
+        }
+        guard let h = hi else { return 4 * t }   // still bracketing: extrapolate
+        return Self.cubic(lo, h)
+    }
+
+    /// Minimiser of the cubic through (a, fa, f′a) and (b, fb, f′b), kept in the middle 80 % of
+    /// [a, b]; the midpoint when the cubic has none there.
+    static func cubic(_ a: (t: Double, f: Double, slope: Double), _ b: (t: Double, f: Double, slope: Double)) -> Double {
+        let lower = min(a.t, b.t), upper = max(a.t, b.t), width = upper - lower
+        let mid = 0.5 * (a.t + b.t)
+        guard b.f.isFinite, b.slope.isFinite, width > 0 else { return mid }
+        let d1 = a.slope + b.slope - 3 * (a.f - b.f) / (a.t - b.t)
+        let disc = d1 * d1 - a.slope * b.slope
+        guard disc >= 0 else { return mid }
+        let d2 = (b.t > a.t ? 1.0 : -1.0) * disc.squareRoot()
+        let denom = b.slope - a.slope + 2 * d2
+        guard denom != 0 else { return mid }
+        let t = b.t - (b.t - a.t) * (b.slope + d2 - d1) / denom
+        guard t.isFinite else { return mid }
+        return min(max(t, lower + 0.1 * width), upper - 0.1 * width)
     }
 }

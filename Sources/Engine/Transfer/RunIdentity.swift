@@ -59,6 +59,7 @@ extension TransferOptions {
         return [
             "size=\(size)", "styleScale=\(styleScale)", "init=\(initText)", "seed=\(seed)",
             "optimizer=\(optimizer.rawValue)", "iterations=\(iterations)", "lbfgsHistory=\(lbfgsHistory)",
+            "lineSearch=\(lineSearch.rawValue)",
             "learningRate=\(opt(learningRate))", "tolerance=\(opt(tolerance))", "pooling=\(pooling)",
             "loss=\(lossJSON)", "scales=\(resolvedScaleSizes.map(String.init).joined(separator: ","))",
             "scaleIterations=\((0..<resolvedScaleSizes.count).map { String(iterations(atScale: $0, of: resolvedScaleSizes.count)) }.joined(separator: ","))",

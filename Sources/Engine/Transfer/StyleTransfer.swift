@@ -321,6 +321,7 @@ public final class StyleTransfer {
             let o = LBFGS(backend: backend, history: options.lbfgsHistory)
             o.learningRate = options.learningRate ?? 1
             o.tolerance = options.tolerance
+            o.lineSearch = options.lineSearch
             return o
         case .adam:
             let o = Adam(backend: backend, learningRate: options.learningRate ?? 10)

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Engine
+
+/// The optimiser's options, shared by stylize and reconstruct.
+struct OptimizerOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "lbfgs or adam.") var optimizer = "lbfgs"
+    @Option(parsing: .unconditional, help: "L-BFGS line search: wolfe (strong Wolfe, scale-free) or armijo (backtracking, the first releases' form).")
+    var lineSearch = LBFGS.LineSearch.armijo.rawValue
+    @Option(parsing: .unconditional, help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
+    @Option(parsing: .unconditional, help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
+
+    func apply(to o: inout TransferOptions) throws {
+        guard let opt = TransferOptions.OptimizerKind(rawValue: optimizer) else {
+            throw EngineError.invalidArgument("--optimizer must be lbfgs or adam (got \"\(optimizer)\")")
+        }
+        guard let search = LBFGS.LineSearch(rawValue: lineSearch) else {
+            throw EngineError.invalidArgument("--line-search must be wolfe or armijo (got \"\(lineSearch)\")")
+        }
+        o.optimizer = opt
+        o.lineSearch = search
+        o.lbfgsHistory = lbfgsHistory
+        o.learningRate = learningRate
+    }
+}
