@@ -87,11 +87,12 @@ static int32_t read_png(FILE *fp, const char *path, uint64_t max_pixels, nsio_im
     png_init_io(png, fp);
     // libpng's own limit would say only "Invalid IHDR data"; check_size names ours
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
-    // Text and other metadata chunks are never used, and libpng 1.6.39 allocates (and zeroes) a
-    // buffer of the length their header claims before reading them: a 58-byte file claiming
-    // 2 GiB of tEXt cost 1.9 GB of memory (found by tools/fuzz.sh). Skip them unread.
-    static const png_byte unused[] = "tEXt\0zTXt\0iTXt\0sPLT\0pCAL\0sCAL\0";
-    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, unused, 6);
+    // Text, Exif and other metadata chunks are never used, and libpng 1.6.39 allocates (and
+    // zeroes) a buffer of the length their header claims before reading them: a 58-byte file
+    // claiming 2 GiB of tEXt cost 1.9 GB of memory, eXIf up to 1.9 GB (found by tools/fuzz.sh).
+    // Skip them unread.
+    static const png_byte unused[] = "tEXt\0zTXt\0iTXt\0sPLT\0pCAL\0sCAL\0eXIf\0";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, unused, 7);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     char why[256];

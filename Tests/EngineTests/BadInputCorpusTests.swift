@@ -47,10 +47,10 @@ final class BadInputCorpusTests: XCTestCase {
 
     /// The signature and IHDR of `png`, then a tEXt chunk whose header claims 2 GiB and a few
     /// bytes of it (found by tools/fuzz.sh: libpng allocated the claimed length first).
-    static func textBomb(from png: Data) -> Data {
+    static func textBomb(from png: Data, chunk: String = "tEXt") -> Data {
         var d = png.prefix(33)
         withUnsafeBytes(of: UInt32(0x7FFF_FFF0).bigEndian) { d.append(contentsOf: $0) }
-        d.append(contentsOf: Array("tEXtComment\0hello".utf8))
+        d.append(contentsOf: Array((chunk + "Comment\0hello").utf8))
         return d
     }
 
@@ -94,6 +94,7 @@ final class BadInputCorpusTests: XCTestCase {
         try write(pngClaiming(100_000, 100_000, from: png), "bomb-100000.png")
         try write(pngClaiming(0, 40, from: png), "zero-width.png")
         try write(Self.textBomb(from: png), "text-bomb.png")
+        try write(Self.textBomb(from: png, chunk: "eXIf"), "exif-bomb.png")
         let jpeg = try Data(contentsOf: URL(fileURLWithPath: CLIRunner.jpegFixture))
         try write(jpeg, "c.jpg")
         try write(jpeg.prefix(jpeg.count / 2), "half.jpg")
@@ -147,6 +148,7 @@ final class BadInputCorpusTests: XCTestCase {
             Case(args: stylize("bomb-12000.png"), status: data, mentioning: "over the limit of 100.0"),
             Case(args: stylize("bomb-100000.png"), status: data, mentioning: "sides over 65536 pixels"),
             Case(args: stylize("text-bomb.png"), status: data, mentioning: "text-bomb.png: not a valid PNG"),
+            Case(args: stylize("exif-bomb.png"), status: data, mentioning: "exif-bomb.png: not a valid PNG"),
             Case(args: stylize("c.png", style: "bomb-12000.png"), status: data, mentioning: "style image"),
             Case(args: stylize("half.jpg"), status: data, mentioning: "half.jpg: not a valid JPEG (Premature end"),
             Case(args: stylize("tenth.jpg"), status: data, mentioning: "tenth.jpg: not a valid JPEG"),
@@ -295,10 +297,14 @@ final class BadInputCorpusTests: XCTestCase {
     /// The 2 GiB text chunk costs no more memory than any other broken PNG: the child's peak
     /// RSS (from wait4) stays far below the claimed length.
     func testATextChunkClaiming2GiBIsNotAllocated() throws {
-        try write(Self.textBomb(from: try { () throws -> Data in
-            try writeImage("c.png", 48, 40, seed: 1)
-            return try bytes("c.png")
-        }()), "text-bomb.png")
+        try writeImage("c.png", 48, 40, seed: 1)
+        for chunk in ["tEXt", "eXIf"] {
+            try write(Self.textBomb(from: try bytes("c.png"), chunk: chunk), "text-bomb.png")
+            try assertSmallPeak(chunk)
+        }
+    }
+
+    private func assertSmallPeak(_ chunk: String) throws {
         guard let exe = CLIRunner.executable else { return XCTFail("no executable") }
         let args = [exe.path, "stylize", path("text-bomb.png"), path("c.png"), "-o", path("o.png"), "--backend", "cpu",
                     "--model", "random", "--size", "32", "--iterations", "1"]
@@ -315,8 +321,8 @@ final class BadInputCorpusTests: XCTestCase {
         XCTAssertEqual(wait4(pid, &status, 0, &usage), pid)
         XCTAssertEqual((status >> 8) & 0xff, ExitStatus.dataError, "exit status")
         let peakMiB = usage.ru_maxrss / 1024
-        print("text-bomb.png: peak RSS \(peakMiB) MiB")
-        XCTAssertLessThan(peakMiB, 300, "the claimed 2 GiB was allocated")
+        print("\(chunk) claiming 2 GiB: peak RSS \(peakMiB) MiB")
+        XCTAssertLessThan(peakMiB, 300, "the claimed 2 GiB of \(chunk) was allocated")
     }
 
     // MARK: the memory budget
