@@ -207,6 +207,8 @@ final class BadInputCorpusTests: XCTestCase {
             Case(args: stylize("c.png", ["--content-layer", "relu9_1"]), status: usage, mentioning: "relu9_1"),
             Case(args: ["stylize", "c.png", "s.png", "-o", "o.png", "--backend", "tpu"], status: usage, mentioning: "--backend"),
             Case(args: ["check", "--only", "bogus"], status: usage, mentioning: "--only bogus matches no operation"),
+            Case(args: ["bench", "--backend", "cpu", "--device", "0", "--sizes", "16"], status: usage, mentioning: "--device"),
+            Case(args: ["bench", "--sizes", "16,,32"], status: usage, mentioning: "--sizes"),
             // resources
             Case(args: stylize("c.png", ["--memory-limit", "1M"]), status: ExitStatus.outOfMemory, mentioning: "--memory-limit"),
             Case(args: ["stylize", "c.png", "s.png", "-o", "o.png", "--backend", "opencl", "--device", "nosuchdevice",
