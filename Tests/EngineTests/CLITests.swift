@@ -222,10 +222,26 @@ final class CLITests: XCTestCase {
         let r = try cli(["reconstruct", Self.starryNight, "--from", "style", "--layers", "relu1_1,relu2_1", "--sweep",
                          "-o", path("r.png"), "--model", "random", "--backend", "cpu", "--size", "32", "--iterations", "3"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try files(), ["r-relu1_1.png", "r-relu2_1.png"])
+        XCTAssertEqual(try files(), ["r-grid.png", "r-relu1_1.png", "r-relu2_1.png"])
         let a = try RGBImage.load(path("r-relu1_1.png")), b = try RGBImage.load(path("r-relu2_1.png"))
         XCTAssertEqual(a.width, 32)
         XCTAssertEqual(b.height, 26, "starry_night is 752×600: 32×26")
+    }
+
+    /// --from both: a style row (from --style-source) above a content row, and the figure.
+    func testReconstructBothWritesBothRowsAndTheGrid() throws {
+        let r = try cli(["reconstruct", Self.astronaut, "--style-source", Self.starryNight, "--from", "both",
+                         "--layers", "relu1_1,relu2_1", "--sweep", "-o", path("f.png"), "--model", "random", "--backend", "cpu",
+                         "--size", "32", "--iterations", "3", "--line-search", "wolfe"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try files(), ["f-content-relu1_1.png", "f-content-relu2_1.png", "f-grid.png",
+                                     "f-style-relu1_1.png", "f-style-relu2_1.png"])
+        let grid = try RGBImage.load(path("f-grid.png"))
+        XCTAssertGreaterThan(grid.width, 2 * 32)
+        XCTAssertGreaterThan(grid.height, 2 * 32)
+        // the style cell holds the painting's texture, not the white background
+        let style = try RGBImage.load(path("f-style-relu1_1.png"))
+        XCTAssertLessThan(style.pixels.reduce(0, +) / Float(style.pixels.count), 250)
     }
 
     func testDevicesListsAtLeastOneDevice() throws {
