@@ -106,6 +106,7 @@ public final class LBFGS: Optimizer {
         }
         var f = terms.total
         var alpha = [Double](repeating: 0, count: history)
+        var retryScale = 1.0   // Wolfe: shrinks the first step after searches that failed
 
         while evals < iterations {
             // d = −H·g by the two-loop recursion
@@ -137,7 +138,7 @@ public final class LBFGS: Optimizer {
                 case .armijo: t = min(1, 1 / max((try backend.sumOfSquares(g)).squareRoot(), 1e-30)) * Double(learningRate)
                 case .wolfe:
                     let largest = try backend.download(d).reduce(Float(0)) { max($0, abs($1)) }
-                    t = firstStepPixels / max(Double(largest), 1e-30)
+                    t = firstStepPixels * retryScale / max(Double(largest), 1e-30)
                 }
             }
             first = false
@@ -168,6 +169,8 @@ public final class LBFGS: Optimizer {
                     }
                     c.t = next!
                 }
+                // a failed search from the same point would repeat itself: the next first step is 10× shorter
+                retryScale = accepted ? 1 : retryScale * 0.1
                 if !accepted {
                     try backend.copy(xPrev, into: x)
                     try backend.copy(gPrev, into: g)
