@@ -146,18 +146,22 @@ public final class LBFGS: Optimizer {
             try backend.copy(x, into: xPrev)
             try backend.copy(g, into: gPrev)
             let fPrev = f, termsPrev = terms
-            var backtracks = 0
             var stop = false
-            if lineSearch == .wolfe {
+            // one evaluation at x = xPrev + t·d
+            func trial(_ t: Double) throws {
+                try backend.copy(xPrev, into: x)
+                try backend.axpy(Float(t), d, x)
+                terms = try evaluate(x, g)
+                evals += 1
+                f = terms.total
+                stop = !(try onStep(OptimizerStep(evaluation: evals, terms: terms)))
+            }
+            var accepted = false
+            switch lineSearch {
+            case .wolfe:
                 var c = WolfeSearch(t: t, f0: fPrev, slope0: gtd, c1: c1, c2: c2)
-                var accepted = false
                 while true {
-                    try backend.copy(xPrev, into: x)
-                    try backend.axpy(Float(c.t), d, x)
-                    terms = try evaluate(x, g)
-                    evals += 1
-                    f = terms.total
-                    stop = !(try onStep(OptimizerStep(evaluation: evals, terms: terms)))
+                    try trial(c.t)
                     let slope = f.isFinite ? try backend.dot(g, d) : .nan
                     let next = c.next(f: f, slope: slope)
                     if next == nil { accepted = true; onLineSearch?(c.t, fPrev, gtd, f, slope); break }
@@ -171,41 +175,23 @@ public final class LBFGS: Optimizer {
                 }
                 // a failed search from the same point would repeat itself: the next first step is 10× shorter
                 retryScale = accepted ? 1 : retryScale * 0.1
-                if !accepted {
-                    try backend.copy(xPrev, into: x)
-                    try backend.copy(gPrev, into: g)
-                    f = fPrev
-                    terms = termsPrev
-                    if stop { try offer(stopping: true) }
-                    if stop || evals >= iterations { return terms }
-                    s.removeAll(); y.removeAll(); rho.removeAll()
-                    first = true
-                    continue
-                }
-            }
-            while lineSearch == .armijo {
-                try backend.copy(xPrev, into: x)
-                try backend.axpy(Float(t), d, x)
-                terms = try evaluate(x, g)
-                evals += 1
-                f = terms.total
-                stop = !(try onStep(OptimizerStep(evaluation: evals, terms: terms)))
-                let accepted = f <= fPrev + 1e-4 * t * gtd
-                if accepted || backtracks >= maxBacktracks { break }
-                if stop || evals >= iterations {
+            case .armijo:
+                var backtracks = 0
+                while true {
+                    try trial(t)
+                    if f <= fPrev + 1e-4 * t * gtd || backtracks >= maxBacktracks {
+                        accepted = f <= fPrev
+                        break
+                    }
                     // out of budget inside the line search: the last accepted point is the result
-                    try backend.copy(xPrev, into: x)
-                    try backend.copy(gPrev, into: g)
-                    terms = termsPrev
-                    if stop { try offer(stopping: true) }
-                    return termsPrev
+                    if stop || evals >= iterations { break }
+                    // minimiser of the quadratic through f(0), f'(0) and f(t), kept within [t/10, t/2]
+                    let q = -gtd * t * t / (2 * (f - fPrev - gtd * t))
+                    t = f.isFinite && q.isFinite ? min(max(q, 0.1 * t), 0.5 * t) : 0.1 * t
+                    backtracks += 1
                 }
-                // minimiser of the quadratic through f(0), f'(0) and f(t), kept within [t/10, t/2]
-                let q = -gtd * t * t / (2 * (f - fPrev - gtd * t))
-                t = f.isFinite && q.isFinite ? min(max(q, 0.1 * t), 0.5 * t) : 0.1 * t
-                backtracks += 1
             }
-            if !(f <= fPrev) {
+            if !accepted {
                 // the line search failed: back to the last point, and restart from steepest descent
                 try backend.copy(xPrev, into: x)
                 try backend.copy(gPrev, into: g)
