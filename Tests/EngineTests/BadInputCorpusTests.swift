@@ -8,30 +8,10 @@ import XCTest
 /// exit status, a failure is one line `neural-style: …` naming what is wrong, the folder holds
 /// exactly what it held plus the expected outputs (no temporary or partial file), and no input
 /// file's bytes changed.
-final class BadInputCorpusTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("corpus-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        if let d = directory { try? FileManager.default.removeItem(at: d) }
-    }
-
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+final class BadInputCorpusTests: FolderTestCase {
 
     // MARK: making the corpus
 
-    /// A seeded noise image written through the tool's own PNG writer.
-    private func writeImage(_ name: String, _ w: Int, _ h: Int, seed: UInt64 = 1) throws {
-        var rng = SeededRandom(seed: seed)
-        let px = (0..<(w * h * 3)).map { _ in Float(rng.next() % 256) }
-        try RGBImage(width: w, height: h, pixels: px).writePNG(path(name))
-    }
-
-    private func bytes(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(name))) }
     private func write(_ data: Data, _ name: String) throws { try data.write(to: URL(fileURLWithPath: path(name))) }
 
     /// A PNG whose IHDR claims w × h (CRC recomputed, so only the size is wrong): a decompression bomb.
@@ -333,26 +313,27 @@ final class BadInputCorpusTests: XCTestCase {
     func testCgroupLimitBoundsTheBudget() throws {
         let root = directory.appendingPathComponent("cgroup").path
         let fm = FileManager.default
+        func put(_ text: String, _ file: String) throws { try text.write(toFile: file, atomically: true, encoding: .utf8) }
         try fm.createDirectory(atPath: root + "/job/step", withIntermediateDirectories: true)
-        try "max\n".write(toFile: root + "/job/step/memory.max", atomically: true, encoding: .utf8)
-        try "100\n".write(toFile: root + "/job/step/memory.current", atomically: true, encoding: .utf8)
-        try "4000000000\n".write(toFile: root + "/job/memory.max", atomically: true, encoding: .utf8)
-        try "1000000000\n".write(toFile: root + "/job/memory.current", atomically: true, encoding: .utf8)
-        try "0::/job/step\n".write(toFile: path("self-v2"), atomically: true, encoding: .utf8)
+        try put("max\n", root + "/job/step/memory.max")
+        try put("100\n", root + "/job/step/memory.current")
+        try put("4000000000\n", root + "/job/memory.max")
+        try put("1000000000\n", root + "/job/memory.current")
+        try put("0::/job/step\n", path("self-v2"))
         let v2 = try XCTUnwrap(ProcessMemory.cgroupRoom(selfCgroup: path("self-v2"), cgroupRoot: root))
         XCTAssertEqual(v2.bytes, 3_000_000_000)
         XCTAssertTrue(v2.source.contains("memory.max of \(root)/job"), v2.source)
 
         try fm.createDirectory(atPath: root + "/memory/slurm/job_7", withIntermediateDirectories: true)
-        try "2147483648\n".write(toFile: root + "/memory/slurm/job_7/memory.limit_in_bytes", atomically: true, encoding: .utf8)
-        try "147483648\n".write(toFile: root + "/memory/slurm/job_7/memory.usage_in_bytes", atomically: true, encoding: .utf8)
-        try "9223372036854771712\n".write(toFile: root + "/memory/memory.limit_in_bytes", atomically: true, encoding: .utf8)
-        try "12:memory:/slurm/job_7\n3:cpu,cpuacct:/slurm/job_7\n".write(toFile: path("self-v1"), atomically: true, encoding: .utf8)
+        try put("2147483648\n", root + "/memory/slurm/job_7/memory.limit_in_bytes")
+        try put("147483648\n", root + "/memory/slurm/job_7/memory.usage_in_bytes")
+        try put("9223372036854771712\n", root + "/memory/memory.limit_in_bytes")
+        try put("12:memory:/slurm/job_7\n3:cpu,cpuacct:/slurm/job_7\n", path("self-v1"))
         let v1 = try XCTUnwrap(ProcessMemory.cgroupRoom(selfCgroup: path("self-v1"), cgroupRoot: root))
         XCTAssertEqual(v1.bytes, 2_000_000_000)
         XCTAssertTrue(v1.source.contains("memory.limit_in_bytes"), v1.source)
 
-        try "0::/\n".write(toFile: path("self-none"), atomically: true, encoding: .utf8)
+        try put("0::/\n", path("self-none"))
         XCTAssertNil(ProcessMemory.cgroupRoom(selfCgroup: path("self-none"), cgroupRoot: root + "/job/step"))
     }
 }

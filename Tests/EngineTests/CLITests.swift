@@ -4,29 +4,13 @@ import XCTest
 
 /// The built `neural-style` executable, run as a user would: bad inputs fail with one actionable
 /// line on stderr and leave nothing behind; the happy paths write what they promise.
-final class CLITests: XCTestCase {
+final class CLITests: FolderTestCase {
     private static let astronaut = CLIRunner.astronaut
     private static let starryNight = CLIRunner.starryNight
 
     /// Small, fast runs: random weights, 32 pixels, 3 iterations.
     private static let fast = ["--model", "random", "--backend", "cpu", "--size", "32", "--iterations", "3"]
 
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        if let d = directory { try? FileManager.default.removeItem(at: d) }
-    }
-
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    private func files() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-    }
 
     /// The memory model against the measured peak resident memory of a fresh process (the CLI's
     /// --json reports both), within 35%: a whole-image CPU run at 384².

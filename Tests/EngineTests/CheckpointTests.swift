@@ -5,19 +5,7 @@ import XCTest
 
 /// Checkpoints and resume: the file round-trips and refuses damage and other runs; a run killed
 /// and resumed ends on the same bits as one that was never interrupted.
-final class CheckpointTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        if let d = directory { try? FileManager.default.removeItem(at: d) }
-    }
-
-    private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+final class CheckpointTests: FolderTestCase {
 
     func testSHA256KnownAnswers() {
         XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -79,11 +67,6 @@ final class CheckpointTests: XCTestCase {
     }
 
     // MARK: through the CLI
-
-    private func writeImage(_ name: String, _ w: Int, _ h: Int, seed: UInt64) throws {
-        var rng = SeededRandom(seed: seed)
-        try RGBImage(width: w, height: h, pixels: (0..<(w * h * 3)).map { _ in Float(rng.next() % 256) }).writePNG(path(name))
-    }
 
     /// Runs stylize to completion, then the same run interrupted (SIGTERM once `killAt`
     /// evaluations are printed) and resumed; the two outputs must be the same bytes.
