@@ -10,9 +10,7 @@ struct BenchCommand: ParsableCommand {
 
 /// Which backends a benchmark runs on.
 func benchBackends(_ spec: String, device: String?) throws -> [Backend] {
-    if device != nil && spec == "cpu" {
-        throw EngineError.invalidArgument("--device selects an OpenCL device and does nothing with --backend cpu; drop one of them")
-    }
+    try refuseDevice(device, withBackend: spec)
     try CPUBackend.checkEnvironment()
     switch spec {
     case "cpu": return [CPUBackend()]

@@ -55,9 +55,7 @@ struct CommonOptions: ParsableArguments {
 
     /// Rejects the options that would be silently ignored with this backend or model.
     func checkApplicable() throws {
-        if device != nil && backend.lowercased() == "cpu" {
-            throw EngineError.invalidArgument("--device selects an OpenCL device and does nothing with --backend cpu; drop one of them")
-        }
+        try refuseDevice(device, withBackend: backend)
         if weights != nil && model == "random" {
             throw EngineError.invalidArgument("--weights is not used with --model random; drop it, or name the model the file holds")
         }
@@ -114,6 +112,13 @@ struct CommonOptions: ParsableArguments {
             default: throw e
             }
         }
+    }
+}
+
+/// `--device` with `--backend cpu` would be silently ignored: a usage error (stylize, bench, …).
+func refuseDevice(_ device: String?, withBackend backend: String) throws {
+    if device != nil && backend.lowercased() == "cpu" {
+        throw EngineError.invalidArgument("--device selects an OpenCL device and does nothing with --backend cpu; drop one of them")
     }
 }
 
