@@ -9,6 +9,8 @@ struct RunReport: Encodable {
     let model: String
     let contentSize: [Int]?
     let styleSize: [Int]?
+    /// Every style image's size, in order.
+    let styleSizes: [[Int]]
     let outputSize: [Int]
     let iterations: Int
     let secondsPerIteration: Double
@@ -26,15 +28,15 @@ struct RunReport: Encodable {
 
 struct StylizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stylize", abstract: "Repaint CONTENT in the style of STYLE.")
+        commandName: "stylize", abstract: "Repaint CONTENT in the style of STYLE (several styles are blended, or placed by --style-mask).")
 
     @Argument(help: "Content image (PNG or JPEG).") var content: String
-    @Argument(help: "Style image (PNG or JPEG).") var style: String
+    @Argument(help: "Style images (PNG or JPEG), one or more.") var styles: [String] = []
+    @OptionGroup var controls: ControlOptions
     @Option(name: .shortAndLong, parsing: .unconditional, help: "Output PNG.") var output: String
     @OptionGroup var common: CommonOptions
     @OptionGroup var optimization: OptimizerOptions
     @Option(parsing: .unconditional, help: "Longest side of the output in pixels.") var size = 512
-    @Option(parsing: .unconditional, help: "Size of the style image relative to the output.") var styleScale: Float = 1
     @Option(parsing: .unconditional, help: "content, random, or the path of an image.") var `init` = "content"
     @Option(parsing: .unconditional, help: "Loss-and-gradient evaluations (line-search evaluations included).") var iterations = 500
     @Option(parsing: .unconditional, help: "Stop early when the relative change of the loss falls below this.") var tolerance: Double?
@@ -64,7 +66,7 @@ struct StylizeCommand: ParsableCommand {
     func options(styleWeight: Float) throws -> TransferOptions {
         var o = TransferOptions()
         o.size = size
-        o.styleScale = styleScale
+        o.preserveColor = try controls.colorPreservation
         switch self.`init` {
         case "content": o.initialization = .content
         case "random": o.initialization = .random
@@ -111,9 +113,11 @@ struct StylizeCommand: ParsableCommand {
         guard StyleTransfer.CheckpointPolicy.History(rawValue: checkpointHistory) != nil else {
             throw EngineError.invalidArgument("--checkpoint-history must be auto, all or none (got \(checkpointHistory))")
         }
+        guard !styles.isEmpty else { throw EngineError.invalidArgument("stylize needs a content image and at least one style image") }
         try common.checkApplicable()
         _ = try common.maxInputPixels
-        var inputs = [content, style]
+        try controls.validate(styles: styles.count, styleLayers: try common.lossConfig(styleWeight: 1).styleLayers)
+        var inputs = [content] + styles + (try controls.files(styles: styles.count)).map(\.path)
         let first = try options(styleWeight: alphas[0])
         if case .image(let p) = first.initialization { inputs.append(p) }
         for a in alphas { try options(styleWeight: a).validate() }
@@ -133,7 +137,12 @@ struct StylizeCommand: ParsableCommand {
             try validate(alphas)
             let tRead = Date()
             let contentImage = try common.loadImage(content, role: "content")
-            let styleImage = try common.loadImage(style, role: "style")
+            let styleImages = try styles.enumerated().map { k, p in
+                try common.loadImage(p, role: styles.count == 1 ? "style" : "style \(k + 1)")
+            }
+            let given = try controls.inputs(content: contentImage, styles: styleImages) { path, role in
+                try GreyMap.load(path, role: role, maxPixels: try common.maxInputPixels)
+            }
             if case .image(let p) = try options(styleWeight: alphas[0]).initialization {
                 _ = try common.loadImage(p, role: "--init")   // fail now, not after the model is loaded
             }
@@ -147,7 +156,7 @@ struct StylizeCommand: ParsableCommand {
                 let opts = try options(styleWeight: alpha)
                 let transfer = try StyleTransfer(backend: backend, weights: weights, options: opts)
                 let (w, h) = contentImage.scaledSize(longestSide: opts.resolvedScaleSizes.last!)
-                let plans = try transfer.plans(content: contentImage, style: styleImage)
+                let plans = try transfer.plans(transfer.prepared(given))
                 if !json {
                     FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer == .lbfgs ? "lbfgs (\(opts.lineSearch.rawValue))" : opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
                 }
@@ -163,7 +172,7 @@ struct StylizeCommand: ParsableCommand {
                 let policy = try checkpointPolicy(output: out, backend: backend, weights: weights, options: opts)
                 // progress goes to stderr, so it never mixes with --json on stdout
                 let progress = ProgressDisplay(total: transfer.totalIterations, printEvery: printEvery, quiet: false)
-                let result = try transfer.run(content: contentImage, style: styleImage, checkpoint: policy) { step, x in
+                let result = try transfer.run(given, checkpoint: policy) { step, x in
                     progress.update(step)
                     if saveEvery > 0 && step.evaluation % saveEvery == 0 && step.evaluation < transfer.totalIterations {
                         let t = Date()
@@ -181,7 +190,8 @@ struct StylizeCommand: ParsableCommand {
                 if json {
                     reports.append(RunReport(
                         backend: backend.kind, device: backend.deviceName, model: weights.model,
-                        contentSize: [contentImage.width, contentImage.height], styleSize: [styleImage.width, styleImage.height],
+                        contentSize: [contentImage.width, contentImage.height], styleSize: [styleImages[0].width, styleImages[0].height],
+                        styleSizes: styleImages.map { [$0.width, $0.height] },
                         outputSize: [w, h], iterations: result.evaluations, secondsPerIteration: result.secondsPerIteration,
                         setupSeconds: result.setupSeconds, styleWeight: alpha, loss: result.terms, total: result.terms.total,
                         output: out, interrupted: interruptRequested, plans: result.plans,
@@ -216,8 +226,10 @@ extension StylizeCommand {
     func checkpointPolicy(output: String, backend: Backend, weights: ModelWeights,
                           options: TransferOptions) throws -> StyleTransfer.CheckpointPolicy? {
         guard checkpointEvery > 0 || resume else { return nil }
-        let identity = try RunIdentity(inputs: [("content", content), ("style", style)], weights: weights,
-                                       backend: backend, options: options)
+        let files = [("content", content)] + styles.enumerated().map { ("style\($0.offset + 1)", $0.element) }
+            + (try controls.files(styles: styles.count))
+        let identity = try RunIdentity(inputs: files, weights: weights, backend: backend, options: options,
+                                       controls: try controls.identityLines(styles: styles.count))
         var p = StyleTransfer.CheckpointPolicy(path: Checkpoint.path(forOutput: output), every: checkpointEvery, run: identity)
         p.history = StyleTransfer.CheckpointPolicy.History(rawValue: checkpointHistory) ?? .auto
         let note: (String) -> Void = { if !json { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) } }

@@ -29,7 +29,10 @@ final class CheckpointTests: FolderTestCase {
     }
 
     private func sample() -> Checkpoint {
-        var st = OptimizerState(evaluations: 7, terms: LossTerms(content: 1.5, stylePerLayer: [2, 3], style: 4.25, tvRaw: 1e-3, tv: 1e-11))
+        var st = OptimizerState(evaluations: 7, terms: LossTerms(terms: [
+            TermValue(name: "content", value: 1.5, weight: 1),
+            TermValue(name: "style", value: 0.85, weight: 5, layers: [("relu1_1", 2), ("relu2_1", 3)]),
+            TermValue(name: "tv", value: 1e-3, weight: 1e-8)]))
         st.scalars = ["first": 0, "rho0": 0.125]
         st.vectors = [("x", (0..<(3 * 4 * 5)).map { Float($0) * 0.5 - 3 }), ("g", [Float](repeating: .pi, count: 60)),
                       ("s0", [Float](repeating: -1, count: 60)), ("y0", [Float](repeating: 2, count: 60))]

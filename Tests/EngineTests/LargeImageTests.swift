@@ -20,9 +20,9 @@ final class LargeImageTests: XCTestCase {
         let net = try VGGNetwork(weights: weights, backend: backend, pooling: .max, depth: depth)
         let c = rng.uniformArray(3 * h * w, -100, 100)
         let s = (pixels: rng.uniformArray(3 * 72 * 88, -100, 100), height: 72, width: 88)
-        let whole = try StyleObjective(network: net, config: config, height: h, width: w, content: c, style: s)
-        let tiled = try TiledObjective(network: net, config: config, height: h, width: w, tile: 48, content: c, style: s)
-        XCTAssertGreaterThan(tiled.tiles(height: h, width: w).count, 4)
+        let whole = try Objective(network: net, config: config, height: h, width: w, content: c, style: s)
+        let tiled = try Objective(network: net, config: config, height: h, width: w, tile: 48, content: c, style: s)
+        XCTAssertGreaterThan(tiled.plan.tiles(height: h, width: w).count, 4)
         let x = try backend.tensor(rng.uniformArray(3 * h * w, -100, 100), Shape(3, h, w))
         let g1 = try backend.makeTensor(3, h, w), g2 = try backend.makeTensor(3, h, w)
         let t1 = try whole.evaluate(x, gradient: g1)
@@ -133,28 +133,31 @@ final class LargeImageTests: XCTestCase {
     }
 
     func testOverBudgetGivesTheLargestSizeThatFits() throws {
+        // planning needs only the images' shapes: a square style is sized to the output
+        let tiny = RGBImage(width: 16, height: 16, pixels: [Float](repeating: 0, count: 16 * 16 * 3))
+        let square = TransferInputs(content: tiny, style: tiny)
         var o = TransferOptions()
         o.size = 4096
         o.memoryLimit = 64 << 20
         let t = try StyleTransfer(backend: CPUBackend(), weights: .random(.vgg19, seed: 1), options: o)
-        XCTAssertThrowsError(try t.plan(width: 4096, height: 4096, styleWidth: 4096, styleHeight: 4096, iterations: 1)) { e in
+        XCTAssertThrowsError(try t.plan(square, width: 4096, height: 4096, iterations: 1)) { e in
             let m = "\(e)"
             XCTAssertTrue(m.contains("too small for any image"), m)
         }
         o.memoryLimit = 800 << 20
         let t1 = try StyleTransfer(backend: CPUBackend(), weights: .random(.vgg19, seed: 1), options: o)
-        XCTAssertThrowsError(try t1.plan(width: 4096, height: 4096, styleWidth: 4096, styleHeight: 4096, iterations: 1)) { e in
+        XCTAssertThrowsError(try t1.plan(square, width: 4096, height: 4096, iterations: 1)) { e in
             let m = "\(e)"
             XCTAssertTrue(m.contains("largest output that fits"), m)
         }
         // history 100 at 2048²: the optimiser alone needs 10 GiB, so no tiling helps
         o.memoryLimit = 2 << 30
         let t2 = try StyleTransfer(backend: CPUBackend(), weights: .random(.vgg19, seed: 1), options: o)
-        XCTAssertThrowsError(try t2.plan(width: 2048, height: 2048, styleWidth: 2048, styleHeight: 2048, iterations: 1))
+        XCTAssertThrowsError(try t2.plan(square, width: 2048, height: 2048, iterations: 1))
         // history 5: tiles make it fit
         o.lbfgsHistory = 5
         let t3 = try StyleTransfer(backend: CPUBackend(), weights: .random(.vgg19, seed: 1), options: o)
-        let p = try t3.plan(width: 2048, height: 2048, styleWidth: 2048, styleHeight: 2048, iterations: 1)
+        let p = try t3.plan(square, width: 2048, height: 2048, iterations: 1)
         XCTAssertNotNil(p.tile, "2048² cannot fit 2 GiB whole")
         XCTAssertLessThanOrEqual(p.estimatedBytes, 2 << 30)
     }

@@ -6,7 +6,8 @@ import XCTest
 final class ObjectiveTests: XCTestCase {
     /// Float32 forward passes: the finite difference uses a step large enough to rise above
     /// rounding, and the comparison is on the projection onto a few random directions.
-    func checkObjectiveGradient(config: LossConfig, pooling: PoolKind, backend: Backend) throws {
+    func checkObjectiveGradient(config: LossConfig, pooling: PoolKind, backend: Backend,
+                                configure: (inout [LossTermSpec]) -> Void = { _ in }) throws {
         let h = 20, w = 18
         var rng = SeededRandom(seed: 5)
         let weights = ModelWeights.random(.vgg19, seed: 1)
@@ -14,8 +15,8 @@ final class ObjectiveTests: XCTestCase {
                                  depth: try Architecture.vgg19.layerIndex("relu3_1"))
         let content = rng.uniformArray(3 * h * w, -100, 100)
         let style = rng.uniformArray(3 * 16 * 14, -100, 100)
-        let obj = try StyleObjective(network: net, config: config, height: h, width: w, content: content,
-                                     style: (style, 16, 14))
+        let obj = try Objective(network: net, config: config, height: h, width: w, content: content,
+                                     style: (style, 16, 14), configure: configure)
         let x0 = rng.uniformArray(3 * h * w, -100, 100)
         let x = try backend.tensor(x0, Shape(3, h, w))
         let g = try backend.makeTensor(3, h, w)
@@ -50,6 +51,32 @@ final class ObjectiveTests: XCTestCase {
     func testStyleGradientThroughTheNetwork() throws {
         try checkObjectiveGradient(config: config(content: nil, style: ["relu1_1", "relu2_1", "conv3_1"]),
                                    pooling: .max, backend: CPUBackend())
+    }
+
+    /// Guided Gram matrices (a soft mask on the output and a region on the style image) and the
+    /// content weight map: the multiply_plane kernel forward and in the backward pass.
+    func masked(_ specs: inout [LossTermSpec]) {
+        var rng = SeededRandom(seed: 12)
+        let mask = GreyMap(width: 18, height: 20, values: (0..<(18 * 20)).map { _ in rng.uniform(0, 1) })
+        let region = GreyMap(width: 14, height: 16, values: (0..<(14 * 16)).map { i in i % 3 == 0 ? 0 : 1 })
+        for k in specs.indices {
+            if var c = specs[k] as? ContentTerm.Spec { c.weightMap = mask; specs[k] = c }
+            if var st = specs[k] as? StyleTerm.Spec {
+                st.mask = mask
+                st.sources[0].region = region
+                specs[k] = st
+            }
+        }
+    }
+
+    func testMaskedObjectiveGradientOnCPU() throws {
+        try checkObjectiveGradient(config: config(content: "relu2_2", style: ["relu1_1", "relu2_1", "conv3_1"]),
+                                   pooling: .max, backend: CPUBackend(), configure: masked)
+    }
+
+    func testMaskedObjectiveGradientOnOpenCL() throws {
+        try checkObjectiveGradient(config: config(content: "relu2_2", style: ["relu1_1", "relu2_1"]),
+                                   pooling: .avg, backend: try OpenCLBackend(device: nil), configure: masked)
     }
 
     func testFullObjectiveGradientOnOpenCL() throws {

@@ -28,9 +28,7 @@ final class OptimizerTests: XCTestCase {
                 grad[i] = Float(2 * scale / Double(n) * a[i] * (v[i] - c[i]))
             }
             try backend.upload(grad, to: g)
-            var t = LossTerms()
-            t.content = f
-            return t
+            return LossTerms(terms: [TermValue(name: "content", value: f, weight: 1)])
         }, onStep: { step in
             if step.evaluation == 1 { f0 = step.terms.total }
             return true

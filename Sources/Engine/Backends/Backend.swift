@@ -6,7 +6,7 @@
 /// tensor of shape 1×C×C. Functions named `…Into` overwrite their output; `accumulate…`
 /// adds to it. Scalars (losses, dot products) come back to the host as Double, summed in
 /// a fixed order so the same input gives the same bits every run.
-public protocol Backend: AnyObject {
+public protocol Backend: AnyObject, BackendMemoryModel {
     /// "cpu" or "opencl".
     var kind: String { get }
     /// The device in words, for summaries.
@@ -47,6 +47,10 @@ public protocol Backend: AnyObject {
     /// dst[c, top + i, left + j] += src[c, i, j] for each src position inside dst; the rest is
     /// ignored. Same channel count.
     func accumulateCrop(_ src: Tensor, top: Int, left: Int, into dst: Tensor) throws
+
+    /// y[c, i, j] = (accumulate ? y[c, i, j] : 0) + x[c, i, j]·m[0, i, j]: a 1×H×W weight map
+    /// (a spatial mask) applied to every channel of x (C×H×W). y may be x when not accumulating.
+    func multiplyPlane(_ x: Tensor, by m: Tensor, into y: Tensor, accumulate: Bool) throws
 
     // losses: each returns its value; with a gradient tensor, adds weight·∂L/∂input to it.
     /// L = ‖F − P‖² / (C·H·W).

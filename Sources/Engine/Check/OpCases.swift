@@ -207,6 +207,18 @@ extension OpCase {
                 return [try b.download(x)]
             })
         }
+        // masks: C = 1 and 3, a VGG width, odd planes; overwrite and accumulate
+        for (c, h, w) in table == .full ? [(1, 5, 7), (3, 9, 7), (64, 12, 10), (13, 1, 6)] : [(1, 5, 7), (3, 9, 7), (13, 1, 6)] {
+            for accumulate in [false, true] {
+                cases.append(make("multiply_plane", "\(c)×\(h)×\(w)\(accumulate ? " +=" : "")", tolerance: 0, seed: next()) { b, r in
+                    let x = try b.tensor(r.uniformArray(c * h * w, -2, 2), Shape(c, h, w))
+                    let m = try b.tensor(r.uniformArray(h * w, 0, 1), Shape(1, h, w))
+                    let y = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                    try b.multiplyPlane(x, by: m, into: y, accumulate: accumulate)
+                    return [try b.download(y)]
+                })
+            }
+        }
         return cases
     }
 }

@@ -337,6 +337,22 @@ __kernel void tv_gradient(__global const float *x, __global float *dx, const int
     dx[idx] += weight * g;
 }
 """#)
+    public static let mask = KernelFile(name: "mask.cl", embedded: #"""
+// Spatial masks: a per-pixel weight map (1×H×W) applied to every channel of a feature map
+// (C×H×W). Guided Gram matrices weight features by a mask, and their gradient by it again; the
+// content weight map scales the content features and targets by √m.
+
+#pragma OPENCL FP_CONTRACT OFF
+
+// y = (accumulate ? y : 0) + x·m, m broadcast over channels. One work-item per element of x.
+__kernel void multiply_plane(__global const float *x, __global const float *m, __global float *y,
+                             const int plane, const int n, const int accumulate) {
+    const int idx = get_global_id(0);
+    if (idx >= n) return;
+    const float v = x[idx] * m[idx % plane];
+    y[idx] = accumulate ? y[idx] + v : v;
+}
+"""#)
     public static let pool = KernelFile(name: "pool.cl", embedded: #"""
 // 2×2 stride-2 pooling, floor mode (an odd last row or column is dropped).
 // Layout C×H×W in, C×(H/2)×(W/2) out. Work-items are three-dimensional (column, row, channel), so
@@ -771,5 +787,5 @@ __kernel void winograd_output_f4(__global const float *m, __global const float *
 }
 """#)
 
-    public static let all: [KernelFile] = [activation, conv, convDirect, gram, loss, pool, reduce, tile, vector, winograd]
+    public static let all: [KernelFile] = [activation, conv, convDirect, gram, loss, mask, pool, reduce, tile, vector, winograd]
 }

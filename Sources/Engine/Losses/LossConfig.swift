@@ -38,16 +38,3 @@ public struct LossConfig: Codable, Sendable {
     }
 }
 
-/// Each term of one evaluation (the weighted terms add up to `total`).
-public struct LossTerms: Codable, Sendable {
-    public var content: Double = 0
-    /// Unweighted L_style^l per style layer, in order.
-    public var stylePerLayer: [Double] = []
-    /// α·Σ w_l·L_style^l
-    public var style: Double = 0
-    /// Unweighted L_tv.
-    public var tvRaw: Double = 0
-    /// β·L_tv
-    public var tv: Double = 0
-    public var total: Double { content + style + tv }
-}

@@ -45,18 +45,17 @@ public enum MemoryModel {
         return Int(b)
     }
 
-    /// The estimate for one scale: output width × height, style image sw × sh.
+    /// The estimate for one scale: an output of width × height with the loss `specs`, evaluated
+    /// under `plan` on `backend` (asked for its own needs). The activations, the gradient buffers
+    /// and the plain weights are the network's; each term adds its targets and buffers.
     public static func estimate(architecture: Architecture, options: TransferOptions, width: Int, height: Int,
-                                styleWidth: Int, styleHeight: Int, backendKind: String,
-                                openCLPath: OpenCLBackend.Parameters.Path = .direct,
-                                openCLParameters: OpenCLBackend.Parameters = .init(),
-                                cpuParameters: CPUBackend.Parameters = .init(),
-                                tile: Int? = nil) -> MemoryEstimate {
+                                specs: [LossTermSpec], plan: TilePlan, backend: BackendMemoryModel) -> MemoryEstimate {
         var e = MemoryEstimate()
         let layers = architecture.layers
-        guard let resolved = try? LossLayers(options.loss, architecture: architecture) else { return e }
-        let content = resolved.content, style = resolved.style, last = resolved.last
-        let separate = resolved.separate
+        guard let indices = try? specs.flatMap({ try $0.layerNames.map { try architecture.layerIndex($0) } }),
+              let last = indices.max() else { return e }
+        let separate = Set(indices.filter { if case .conv = layers[$0].kind { return true } else { return false } })
+        let styleLayers = specs.compactMap { $0 as? StyleTerm.Spec }.flatMap(\.layers).compactMap { try? architecture.layerIndex($0) }
         func activationFloats(_ w: Int, _ h: Int, upTo: Int) -> (total: Int, largest: Int, shapes: [Shape]) {
             var s = Shape(3, h, w)
             var total = 0, largest = 3 * w * h
@@ -74,92 +73,58 @@ public enum MemoryModel {
         }
         // Tiled: activations, gradients and scratch for one tile with its halo; the loss targets and
         // the optimiser's vectors stay whole-image.
-        var aw = width, ah = height
-        if let t = tile {
-            aw = min(width, t + 2 * resolved.halo)
-            ah = min(height, t + 2 * resolved.halo)
-        }
+        let (ah, aw) = plan.extent(height: height, width: width)
         let full = activationFloats(width, height, upTo: last)
         let a = activationFloats(aw, ah, upTo: last)
         e.activations = 4 * a.total
         e.gradients = 2 * 4 * a.largest
-        e.largestBuffer = 4 * a.largest
-        // weights + flipped copies of every convolution up to the deepest layer
-        var weightFloats = 0, scratchFloats = 0
-        var clSlots = [0, 0, 0]   // the OpenCL backend's scratch buffers (see OpenCLBackend.scratchBuffer)
+        // plain and flipped weights of every convolution up to the deepest layer, and what the
+        // backend adds for them
+        var weightFloats = 0
+        var sites: [ConvolutionSite] = []
         var s = Shape(3, ah, aw)
         for (i, l) in layers.enumerated() where i <= last {
             switch l.kind {
             case .conv(_, let cin, let cout):
                 weightFloats += 2 * (cout * cin * 9) + cout
-                if backendKind == "cpu" {
-                    // transformed Winograd copies, forward and backward
-                    let m = cpuParameters.winogradTile(height: s.height, width: s.width), positions = (m + 2) * (m + 2)
-                    if cpuParameters.convMethod(cin: cin, cout: cout) == .winograd { weightFloats += positions * cin * cout }
-                    if cpuParameters.convMethod(cin: cout, cout: cin) == .winograd { weightFloats += positions * cin * cout }
-                    scratchFloats = max(scratchFloats,
-                                        cpuParameters.convScratchFloats(cin: cin, cout: cout, height: s.height, width: s.width),
-                                        cpuParameters.convScratchFloats(cin: cout, cout: cin, height: s.height, width: s.width))
-                } else {
-                    let p = openCLParameters
-                    for (ci, co) in [(cin, cout), (cout, cin)] {   // forward, backward
-                        if p.usesWinograd(cin: ci, cout: co) {
-                            weightFloats += 36 * ci * co
-                            let f = p.winogradLayout(cin: ci, cout: co, height: s.height, width: s.width)
-                                .scratchFloats(cin: ci, cout: co)
-                            clSlots = [max(clSlots[0], f.v), max(clSlots[1], f.m), max(clSlots[2], f.padded)]
-                        } else if openCLPath == .clblast {
-                            clSlots[0] = max(clSlots[0], p.im2colBand(cin: ci, height: s.height, width: s.width).floats)
-                        } else {
-                            clSlots[0] = max(clSlots[0], p.directScratchFloats(cin: ci, height: s.height, width: s.width))
-                        }
-                    }
-                }
+                sites.append(ConvolutionSite(inChannels: cin, outChannels: cout, height: s.height, width: s.width))
                 s = Shape(cout, s.height, s.width)
             case .pool: s = Shape(s.channels, s.height / 2, s.width / 2)
             case .relu: break
             }
         }
-        if backendKind != "cpu" {
-            if options.loss.centeredGram { clSlots[0] = max(clSlots[0], a.largest) }
-            scratchFloats = clSlots.reduce(0, +)
-            e.largestBuffer = max(e.largestBuffer, 4 * (clSlots.max() ?? 0))
-        } else {
-            if options.loss.centeredGram { scratchFloats = max(scratchFloats, a.largest) }
-            e.largestBuffer = max(e.largestBuffer, 4 * scratchFloats)
-        }
-        e.weights = 4 * weightFloats
-        e.scratch = 4 * scratchFloats
+        let centered = specs.contains { ($0 as? StyleTerm.Spec)?.centered ?? false }
+        let b = backend.memory(convolutions: sites, centeredGramFloats: centered ? a.largest : 0)
+        e.weights = 4 * (weightFloats + b.extraWeightFloats)
+        e.scratch = 4 * b.scratchFloats
+        e.largestBuffer = 4 * max(a.largest, b.largestScratchFloats)
         let n = 3 * width * height
-        var targets = 0
-        if let c = content { targets += full.shapes[c].count }
-        for i in style { let ch = full.shapes[i].channels; targets += (tile == nil ? 3 : 5) * ch * ch }
-        if let t = tile {
+        var targets = specs.reduce(0) { $0 + $1.memoryBytes(architecture: architecture, shapes: full.shapes, plan: plan) / 4 }
+        if plan.tile != nil {
             targets += 3 * aw * ah   // the tile's input
-            // interior crops, reused across tiles: features and gradient at the largest loss
-            // layer, plus the content target's crop
-            func interior(_ i: Int) -> Int {
-                let sh = full.shapes[i], st = architecture.alignment(upTo: i)
-                return sh.channels * min(sh.height, (t + st - 1) / st) * min(sh.width, (t + st - 1) / st)
-            }
-            let largest = ([content].compactMap { $0 } + style).map(interior).max() ?? 0
-            targets += 2 * largest + (content.map(interior) ?? 0)
+            // the interior crops every term shares: features and gradient at the largest loss layer
+            targets += 2 * (Set(indices).map {
+                plan.largestInterior(full: full.shapes[$0], stride: architecture.alignment(upTo: $0)).count
+            }.max() ?? 0)
         }
         e.targets = 4 * targets
         switch options.optimizer {
         case .lbfgs: e.optimizer = 4 * n * (5 + 2 * options.lbfgsHistory)
         case .adam: e.optimizer = 4 * n * 4
         }
-        if tile != nil {
-            // whole content and style images on the backend while the targets are computed
-            e.styleSetup = 4 * 3 * (width * height + styleWidth * styleHeight)
-        } else if !style.isEmpty && (styleWidth != width || styleHeight != height) {
-            let sa = activationFloats(styleWidth, styleHeight, upTo: style.max()!)
-            e.styleSetup = 4 * (sa.total + 2 * sa.largest)
+        let setup = specs.flatMap { (try? $0.setupImages(height: height, width: width)) ?? [] }
+        let largestSetup = setup.map { $0.height * $0.width }.max() ?? 0
+        if plan.tile != nil {
+            // the whole image and the largest style image on the backend while the targets are computed
+            e.styleSetup = 4 * 3 * (width * height + largestSetup)
+        } else if let deepest = styleLayers.max() {
+            // a style image larger than the output in either side gets activations of its own
+            e.styleSetup = setup.filter { $0.height > height || $0.width > width }
+                .map { 4 * { $0.total + 2 * $0.largest }(activationFloats($0.width, $0.height, upTo: deepest)) }.max() ?? 0
         }
-        if backendKind == "cpu" {
+        if b.hostImagesCount {
             // resized content and style (RGB floats) and their network-input copies, the final download
-            e.hostImages = 4 * (3 * n + 2 * 3 * styleWidth * styleHeight)
+            e.hostImages = 4 * (3 * n + 2 * 3 * largestSetup)
         }
         return e
     }

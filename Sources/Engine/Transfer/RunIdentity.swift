@@ -31,14 +31,17 @@ public struct RunIdentity: Equatable, CustomStringConvertible {
     public var digest: String { SHA256.hex(text) }
     public var description: String { digest }
 
+    /// `controls`: lines for the settings tied to the inputs (blend weights, per-style scales and
+    /// layers), which `TransferOptions` does not hold.
     public init(inputs: [(role: String, path: String)], weights: ModelWeights, backend: Backend,
-                options: TransferOptions) throws {
+                options: TransferOptions, controls: [String] = []) throws {
         var lines = ["neural-style run 1"]
         for (role, path) in inputs { lines.append("input.\(role)=\(try SHA256.hex(ofFile: path))") }
         if case .image(let p) = options.initialization { lines.append("input.init=\(try SHA256.hex(ofFile: p))") }
         lines.append("weights=\(weights.fingerprint)")
         lines.append("backend=\(backend.kind) \(backend.deviceName)")
         lines += options.identityLines
+        lines += controls
         text = lines.joined(separator: "\n")
     }
 }
@@ -63,7 +66,7 @@ extension TransferOptions {
             "learningRate=\(opt(learningRate))", "tolerance=\(opt(tolerance))", "pooling=\(pooling)",
             "loss=\(lossJSON)", "scales=\(resolvedScaleSizes.map(String.init).joined(separator: ","))",
             "scaleIterations=\((0..<resolvedScaleSizes.count).map { String(iterations(atScale: $0, of: resolvedScaleSizes.count)) }.joined(separator: ","))",
-            "tile=\(opt(tile))", "memoryLimit=\(opt(memoryLimit))",
+            "tile=\(opt(tile))", "memoryLimit=\(opt(memoryLimit))", "preserveColor=\(preserveColor)",
         ]
     }
 }

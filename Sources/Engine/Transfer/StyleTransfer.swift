@@ -50,8 +50,8 @@ public final class StyleTransfer {
     }
 
     /// The style image's size for an output of width × height under `--style-scale`.
-    func styleSize(_ style: RGBImage, width: Int, height: Int) throws -> (width: Int, height: Int) {
-        let longest = max(1, Int((Float(max(width, height)) * options.styleScale).rounded()))
+    func styleSize(_ style: RGBImage, scale: Float, width: Int, height: Int) throws -> (width: Int, height: Int) {
+        let longest = max(1, Int((Float(max(width, height)) * scale).rounded()))
         let (sw, sh) = style.scaledSize(longestSide: longest)
         try checkFeatureSize(width: sw, height: sh, of: "the style image (\(style.width)×\(style.height))",
                              hint: "raise --style-scale or --size, or use a less elongated style image")
@@ -86,14 +86,12 @@ public final class StyleTransfer {
     }
     public var budgetBytes: Int { budget.bytes }
 
-    func estimate(width: Int, height: Int, styleWidth: Int, styleHeight: Int, tile: Int?) -> MemoryEstimate {
-        let cl = backend as? OpenCLBackend
+    func estimate(_ inputs: TransferInputs, width: Int, height: Int, tile: Int?) throws -> MemoryEstimate {
+        let specs = try lossSpecs(inputs, width: width, height: height)
+        let last = try specs.flatMap { try $0.layerNames.map { try network.layerIndex($0) } }.max() ?? 0
         return MemoryModel.estimate(architecture: network.architecture, options: options, width: width, height: height,
-                                    styleWidth: styleWidth, styleHeight: styleHeight, backendKind: backend.kind,
-                                    openCLPath: cl?.path ?? .direct,
-                                    openCLParameters: cl?.parameters ?? .init(),
-                                    cpuParameters: (backend as? CPUBackend)?.parameters ?? .init(),
-                                    tile: tile)
+                                    specs: specs, plan: TilePlan(tile: tile, architecture: network.architecture, last: last),
+                                    backend: backend)
     }
 
     func fits(_ e: MemoryEstimate) -> Bool {
@@ -103,38 +101,40 @@ public final class StyleTransfer {
     }
 
     /// Whole image if it fits (and --tile is not given), else the largest tile that fits.
-    public func plan(width: Int, height: Int, styleWidth: Int, styleHeight: Int, iterations: Int) throws -> Plan {
+    public func plan(_ inputs: TransferInputs, width: Int, height: Int, iterations: Int) throws -> Plan {
         try checkFeatureSize(width: width, height: height, of: "the output")
-        try checkFeatureSize(width: styleWidth, height: styleHeight, of: "the style image")
         let budget = self.budget
         func make(_ e: MemoryEstimate, _ tile: Int?) -> Plan {
-            Plan(width: width, height: height, iterations: iterations, estimate: e, estimatedBytes: e.total,
-                 budgetBytes: budget.bytes, budgetSource: budget.source, tile: tile)
+            let rounded = tile.map { TilePlan(tile: $0, architecture: network.architecture, last: network.depth).tile! }
+            return Plan(width: width, height: height, iterations: iterations, estimate: e, estimatedBytes: e.total,
+                        budgetBytes: budget.bytes, budgetSource: budget.source, tile: rounded)
         }
         if let t = options.tile {
-            return make(estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: t), t)
+            return make(try estimate(inputs, width: width, height: height, tile: t), t)
         }
-        let whole = estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: nil)
+        let whole = try estimate(inputs, width: width, height: height, tile: nil)
         if fits(whole) { return make(whole, nil) }
         if !options.loss.centeredGram {
             for t in [6144, 4096, 3072, 2048, 1536, 1024, 768, 512, 384, 256, 192, 128] where t < max(width, height) {
-                let e = estimate(width: width, height: height, styleWidth: styleWidth, styleHeight: styleHeight, tile: t)
+                let e = try estimate(inputs, width: width, height: height, tile: t)
                 if fits(e) { return make(e, t) }
             }
         }
         // name the largest size that fits with these options
+        func fitsAt(_ longest: Int) throws -> Bool {
+            let s = Double(longest) / Double(max(width, height))
+            let (w, h) = (max(1, Int(Double(width) * s)), max(1, Int(Double(height) * s)))
+            return try fits(estimate(inputs, width: w, height: h, tile: nil))
+                || (!options.loss.centeredGram && fits(estimate(inputs, width: w, height: h, tile: 128)))
+        }
         var lo = 16, hi = max(width, height)
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            let s = Double(mid) / Double(max(width, height))
-            let (w, h) = (max(1, Int(Double(width) * s)), max(1, Int(Double(height) * s)))
-            let (sw, sh) = (max(1, Int(Double(styleWidth) * s)), max(1, Int(Double(styleHeight) * s)))
-            let ok = fits(estimate(width: w, height: h, styleWidth: sw, styleHeight: sh, tile: nil))
-                || (!options.loss.centeredGram && fits(estimate(width: w, height: h, styleWidth: sw, styleHeight: sh, tile: 128)))
-            if ok { lo = mid } else { hi = mid - 1 }
+            if try fitsAt(mid) { lo = mid } else { hi = mid - 1 }
         }
-        if lo == 16 && !fits(estimate(width: 16, height: 16, styleWidth: 16, styleHeight: 16, tile: nil)) {
-            let w16 = estimate(width: 16, height: 16, styleWidth: 16, styleHeight: 16, tile: nil)
+        if lo == 16, !(try fitsAt(16)) {
+            let s = 16.0 / Double(max(width, height))
+            let w16 = try estimate(inputs, width: max(1, Int(Double(width) * s)), height: max(1, Int(Double(height) * s)), tile: nil)
             throw EngineError.outOfMemory(String(
                 format: "the budget of %@ (%@) is too small for any image: the network alone needs about %@; raise --memory-limit",
                 formatBytes(budgetBytes), budget.source, formatBytes(w16.total)))
@@ -146,20 +146,15 @@ public final class StyleTransfer {
 
     // MARK: objective and initial image
 
-    /// Builds the objective for content (resized to the output size) and style (per --style-scale),
-    /// tiled when `tile` is given.
-    public func makeObjective(content: RGBImage?, style: RGBImage?, width: Int, height: Int, tile: Int? = nil) throws -> Objective {
+    /// Builds the objective for the inputs at width × height, tiled when `tile` is given.
+    public func makeObjective(_ inputs: TransferInputs, width: Int, height: Int, tile: Int? = nil) throws -> Objective {
         try checkFeatureSize(width: width, height: height, of: "the image")
-        let c = content.map { $0.resized(width: width, height: height).networkInput() }
-        let s = try style.map { st -> (pixels: [Float], height: Int, width: Int) in
-            let (sw, sh) = try styleSize(st, width: width, height: height)
-            return (st.resized(width: sw, height: sh).networkInput(), sh, sw)
-        }
-        if let t = tile {
-            return try TiledObjective(network: network, config: options.loss, height: height, width: width, tile: t,
-                                      content: c, style: s)
-        }
-        return try StyleObjective(network: network, config: options.loss, height: height, width: width, content: c, style: s)
+        return try Objective(network: network, height: height, width: width, tile: tile,
+                             specs: lossSpecs(inputs, width: width, height: height))
+    }
+
+    public func makeObjective(content: RGBImage?, style: RGBImage?, width: Int, height: Int, tile: Int? = nil) throws -> Objective {
+        try makeObjective(TransferInputs(content: content, style: style), width: width, height: height, tile: tile)
     }
 
     /// The starting image in network space.
@@ -188,15 +183,18 @@ public final class StyleTransfer {
     // MARK: running
 
     /// The plan of every scale (for --verbose and --json before the run).
-    public func plans(content: RGBImage?, style: RGBImage?) throws -> [Plan] {
-        let reference = content ?? style!
+    public func plans(_ inputs: TransferInputs) throws -> [Plan] {
+        guard let reference = inputs.reference else { throw EngineError.invalidArgument("a run needs a content or a style image") }
         let sizes = options.resolvedScaleSizes
         return try sizes.enumerated().map { k, longest in
             let (w, h) = reference.scaledSize(longestSide: longest)
-            let (sw, sh) = try style.map { try styleSize($0, width: w, height: h) } ?? (w, h)
             let its = options.iterations(atScale: k, of: sizes.count)
-            return try plan(width: w, height: h, styleWidth: sw, styleHeight: sh, iterations: its)
+            return try plan(inputs, width: w, height: h, iterations: its)
         }
+    }
+
+    public func plans(content: RGBImage?, style: RGBImage?) throws -> [Plan] {
+        try plans(TransferInputs(content: content, style: style))
     }
 
     /// Total evaluations over all scales.
@@ -236,7 +234,14 @@ public final class StyleTransfer {
     /// `policy.resume` starts at that checkpoint's scale and state.
     public func run(content: RGBImage?, style: RGBImage?, checkpoint policy: CheckpointPolicy? = nil,
                     onStep: (OptimizerStep, Tensor) throws -> Bool = { _, _ in true }) throws -> Result {
-        let plans = try self.plans(content: content, style: style)
+        try run(TransferInputs(content: content, style: style), checkpoint: policy, onStep: onStep)
+    }
+
+    public func run(_ given: TransferInputs, checkpoint policy: CheckpointPolicy? = nil,
+                    onStep: (OptimizerStep, Tensor) throws -> Bool = { _, _ in true }) throws -> Result {
+        let inputs = prepared(given)
+        let content = inputs.content
+        let plans = try self.plans(inputs)
         var setup = 0.0, optimize = 0.0, done = 0
         var perScale: [Double] = []
         var previous: RGBImage?
@@ -255,8 +260,7 @@ public final class StyleTransfer {
             let resuming = policy?.resume.flatMap { $0.scale == k ? $0 : nil }
             if let r = policy?.resume, k < r.scale { continue }   // finished before the checkpoint
             let t0 = Date()
-            let objective = try makeObjective(content: content, style: style, width: plan.width, height: plan.height,
-                                              tile: plan.tile)
+            let objective = try makeObjective(inputs, width: plan.width, height: plan.height, tile: plan.tile)
             let start = try resuming.map { $0.state.vector("x")! }
                 ?? previous.map { $0.resized(width: plan.width, height: plan.height).networkInput() }
                 ?? initialImage(content: content, width: plan.width, height: plan.height)
@@ -310,7 +314,7 @@ public final class StyleTransfer {
             previous = RGBImage(networkInput: try backend.download(x), width: plan.width, height: plan.height)
         }
         let last = plans.last!
-        let image = previous!.resized(width: last.width, height: last.height)
+        let image = finished(previous!.resized(width: last.width, height: last.height), given)
         return Result(image: image, terms: terms, evaluations: done, setupSeconds: setup, optimizeSeconds: optimize,
                       plans: plans, secondsPerIterationByScale: perScale)
     }

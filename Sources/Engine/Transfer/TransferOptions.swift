@@ -25,6 +25,8 @@ public struct TransferOptions: Sendable {
     public var tolerance: Double?
     public var pooling = PoolKind.max
     public var loss = LossConfig()
+    /// Colour preservation (`--preserve-color`).
+    public var preserveColor = ColorPreservation.none
 
     /// Coarse-to-fine: the number of scales, each twice the size of the one before and ending at
     /// `size` (1: a single scale), or explicit sizes (the last one is the output size).
@@ -108,5 +110,8 @@ public struct TransferOptions: Sendable {
             throw EngineError.invalidArgument("--learning-rate must be > 0 (got \(lr))")
         }
         try loss.validate()
+        if preserveColor == .luminance && loss.contentLayer == nil {
+            throw EngineError.invalidArgument("--preserve-color luminance needs a content image (its chroma is kept)")
+        }
     }
 }

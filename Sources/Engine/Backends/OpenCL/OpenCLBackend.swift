@@ -428,6 +428,14 @@ public final class OpenCLBackend: Backend {
                       .int(Int32(left))], work: .bytes(12.0 * Double(src.count)))
     }
 
+    /// mask.cl: one work-item per element of x.
+    public func multiplyPlane(_ x: Tensor, by m: Tensor, into y: Tensor, accumulate: Bool) throws {
+        precondition(m.count == x.shape.plane && y.count == x.count, "multiplyPlane of \(x.shape) by \(m.shape) into \(y.shape)")
+        try launch1D("multiply_plane", .mask, x.count,
+                     [.buffer(x.cl), .buffer(m.cl), .buffer(y.cl), .int(Int32(x.shape.plane)), .int(Int32(x.count)),
+                      .int(accumulate ? 1 : 0)], work: .bytes((accumulate ? 12.0 : 8.0) * Double(x.count)))
+    }
+
     // MARK: losses
 
     public func contentLoss(_ f: Tensor, target p: Tensor, weight: Float, accumulateGradient df: Tensor?) throws -> Double {
