@@ -25,11 +25,19 @@ let package = Package(
         ),
         // The CPU's instruction sets (cpuid, xgetbv): the CPU backend picks its BLAS kernels from them.
         .target(name: "CCPUInfo", cSettings: [.unsafeFlags(["-O2"])]),
+        // Dense optical flow (OpenCV's DIS, C++) behind a C API, with errors as values: video style transfer.
+        .target(
+            name: "COpticalFlow",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-O2"])],
+            linkerSettings: [
+                .linkedLibrary("opencv_video"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core"),
+            ]
+        ),
         // OpenBLAS's CBLAS interface: the GEMM under the CPU backend's convolutions.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(
             name: "Engine",
-            dependencies: ["CLKernels", "CImageIO", "CBLAS", "CCPUInfo"],
+            dependencies: ["CLKernels", "CImageIO", "CBLAS", "CCPUInfo", "COpticalFlow"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
         .executableTarget(

@@ -2,7 +2,7 @@
 # Installs the system packages neural-style needs, when missing (Debian/Ubuntu, run as root or with sudo).
 set -euo pipefail
 packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libclblast-dev clblast-utils libpng-dev libjpeg62-turbo-dev
-          libopenblas-dev zlib1g-dev oclgrind)
+          libopenblas-dev zlib1g-dev oclgrind ffmpeg libopencv-video-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

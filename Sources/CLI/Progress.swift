@@ -34,8 +34,12 @@ final class ProgressDisplay {
         live = !quiet && isatty(STDERR_FILENO) != 0
     }
 
+    /// The total and the weighted terms: content, style (all style terms) and tv always, then
+    /// any other active term by name (temporal, …).
     static func format(_ t: LossTerms) -> String {
-        String(format: "loss %.4e (content %.3e, style %.3e, tv %.3e)", t.total, t.content, t.style, t.tv)
+        let others = t.terms.filter { !["content", "tv"].contains($0.name) && $0.name != "style" && !$0.name.hasPrefix("style:") }
+            .map { String(format: ", %@ %.3e", $0.name, $0.weighted) }.joined()
+        return String(format: "loss %.4e (content %.3e, style %.3e, tv %.3e%@)", t.total, t.content, t.style, t.tv, others)
     }
 
     func update(_ step: OptimizerStep) {

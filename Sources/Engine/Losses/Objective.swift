@@ -24,10 +24,19 @@ public final class Objective {
     let last: Int
     let acts: VGGNetwork.Activations
 
-    /// Makes the terms of `specs` (in order: their targets are computed here) for an image of
-    /// height × width, tiled by `tile` px (nil: whole image).
-    public init(network: VGGNetwork, height: Int, width: Int, tile: Int?, specs: [LossTermSpec]) throws {
+    /// Targets kept across objectives (a video's style Gram matrices), by the terms' keys.
+    public final class Targets {
+        public var tensors: [String: [Tensor]] = [:]
+        public init() {}
+    }
+    let targets: Targets?
+
+    /// Makes the terms of `specs` (in order: their targets are computed here, or taken from
+    /// `targets`) for an image of height × width, tiled by `tile` px (nil: whole image).
+    public init(network: VGGNetwork, height: Int, width: Int, tile: Int?, specs: [LossTermSpec],
+                targets: Targets? = nil) throws {
         self.network = network
+        self.targets = targets
         self.height = height
         self.width = width
         backend = network.backend

@@ -19,6 +19,7 @@ extension StyleTransfer {
                 var spec = StyleTerm.Spec(layers: loss.styleLayers, layerWeights: loss.resolvedStyleLayerWeights,
                                           weight: loss.styleWeight, sources: sources)
                 spec.centered = loss.centeredGram
+                spec.targetKey = targetKey(inputs.styles, sources)
                 specs.append(spec)
             } else {
                 let normalised = GreyMap.normalisedOverlaps(masks.map { $0!.resized(width: width, height: height) })
@@ -29,6 +30,7 @@ extension StyleTransfer {
                                               layerWeights: mine.map { loss.resolvedStyleLayerWeights[$0.offset] },
                                               weight: loss.styleWeight, sources: [source])
                     spec.name = "style:\(k + 1)"
+                    spec.targetKey = targetKey([inputs.styles[k]], [source])
                     spec.mask = normalised[k]
                     spec.centered = loss.centeredGram
                     specs.append(spec)
@@ -37,6 +39,17 @@ extension StyleTransfer {
         }
         if loss.tvWeight > 0 { specs.append(TVTerm.Spec(kind: loss.tv, weight: loss.tvWeight)) }
         return specs
+    }
+
+    /// The key of a style term's targets: every source's key, size, blend and layers; nil when
+    /// any source has no key or is recoloured from the content (which changes per frame).
+    func targetKey(_ styles: [StyleInput], _ sources: [StyleTerm.Source]) -> String? {
+        var parts: [String] = []
+        for (s, src) in zip(styles, sources) {
+            guard let key = s.targetKey, s.recolor == nil else { return nil }
+            parts.append("\(key) \(src.width)×\(src.height) b\(src.blend) \(src.layers.map { $0.sorted() } ?? [])")
+        }
+        return parts.joined(separator: "; ")
     }
 
     /// Style k (from 1) at its size for an output of width × height.

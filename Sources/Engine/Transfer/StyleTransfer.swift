@@ -6,7 +6,17 @@ import Foundation
 public final class StyleTransfer {
     public let backend: Backend
     public let network: VGGNetwork
-    public let options: TransferOptions
+    /// The options; a caller may change those that do not shape the network (iterations, tolerance,
+    /// initialisation) between runs — the video command gives the first frame more iterations.
+    public var options: TransferOptions
+    /// Style targets kept across runs (keyed by `StyleInput.targetKey`).
+    public let targets = Objective.Targets()
+    /// The starting image when a caller has one (the video command's warped previous frame),
+    /// resized to each scale; nil: `options.initialization`.
+    public var startImage: RGBImage?
+    /// Terms a caller adds to every objective (the video command's temporal terms), for an
+    /// output of width × height.
+    public var extraTerms: (Int, Int) -> [LossTermSpec] = { _, _ in [] }
 
     public struct Result {
         public let image: RGBImage
@@ -87,7 +97,7 @@ public final class StyleTransfer {
     public var budgetBytes: Int { budget.bytes }
 
     func estimate(_ inputs: TransferInputs, width: Int, height: Int, tile: Int?) throws -> MemoryEstimate {
-        let specs = try lossSpecs(inputs, width: width, height: height)
+        let specs = try lossSpecs(inputs, width: width, height: height) + extraTerms(width, height)
         let last = try specs.flatMap { try $0.layerNames.map { try network.layerIndex($0) } }.max() ?? 0
         return MemoryModel.estimate(architecture: network.architecture, options: options, width: width, height: height,
                                     specs: specs, plan: TilePlan(tile: tile, architecture: network.architecture, last: last),
@@ -150,7 +160,8 @@ public final class StyleTransfer {
     public func makeObjective(_ inputs: TransferInputs, width: Int, height: Int, tile: Int? = nil) throws -> Objective {
         try checkFeatureSize(width: width, height: height, of: "the image")
         return try Objective(network: network, height: height, width: width, tile: tile,
-                             specs: lossSpecs(inputs, width: width, height: height))
+                             specs: lossSpecs(inputs, width: width, height: height) + extraTerms(width, height),
+                             targets: targets)
     }
 
     public func makeObjective(content: RGBImage?, style: RGBImage?, width: Int, height: Int, tile: Int? = nil) throws -> Objective {
@@ -159,6 +170,7 @@ public final class StyleTransfer {
 
     /// The starting image in network space.
     public func initialImage(content: RGBImage?, width: Int, height: Int) throws -> [Float] {
+        if let start = startImage { return start.resized(width: width, height: height).networkInput() }
         switch options.initialization {
         case .content:
             guard let content = content else { return randomImage(width: width, height: height) }

@@ -35,6 +35,9 @@ public struct StyleInput {
     public var region: GreyMap?
     /// Only these style layers (`--style-layers-of`), nil: all of them.
     public var layers: [String]?
+    /// Identifies the image (and its region) across runs of one `StyleTransfer`, so its Gram
+    /// targets are computed once per size (a video's frames). nil: computed every time.
+    public var targetKey: String?
 
     /// Colour preservation's change to the style image, applied at the size it is used (after
     /// resizing, which clamps, and unclamped itself: clamping would undo the matched statistics).

@@ -42,6 +42,9 @@ public final class StyleTerm: LossTerm {
         public var sources: [Source]
         /// Where on the output the term applies (at the output size), nil: everywhere.
         public var mask: GreyMap?
+        /// Names the targets for `Objective.targets` (the same styles at the same sizes): a video's
+        /// frames then compute them once. nil: not kept.
+        public var targetKey: String?
 
         public init(layers: [String], layerWeights: [Float], weight: Float, sources: [Source]) {
             self.layers = layers
@@ -109,7 +112,13 @@ public final class StyleTerm: LossTerm {
             targets.append(try backend.makeTensor(1, c, c))
         }
         masks = try layers.map { i in try spec.mask.map { try Self.upload($0, layer: i, objective: objective, height: objective.height, width: objective.width) } }
-        try makeTargets(objective)
+        let key = spec.targetKey.map { "\($0)|\(spec.layers)|\(spec.centered)|tile \(objective.plan.tile ?? 0)" }
+        if let key, let kept = objective.targets?.tensors[key] {
+            targets = kept
+        } else {
+            try makeTargets(objective)
+            if let key { objective.targets?.tensors[key] = targets }
+        }
     }
 
     /// A mask at layer i's size for an image of height × width, on the backend, and its sum.
