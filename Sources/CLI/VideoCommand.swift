@@ -25,6 +25,9 @@ struct VideoCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Earlier frames the temporal term compares with, comma-separated distances (long-term: 1,2,4).")
     var temporalFrames = "1"
     @Option(parsing: .unconditional, help: "A:B — frames A to B−1 of the clip (counted from 0).") var frames: String?
+    @Option(parsing: .unconditional, help: "Frame rate of the output for a folder or pattern of frames, like 12 or 30000/1001 (default 25; a video keeps its own).")
+    var frameRate: String?
+    @Flag(help: "Keep OUTPUT.frames/ (the PNG frames and their manifest) after a video output is encoded.") var keepFrames = false
     @Option(parsing: .unconditional, help: "Coarse-to-fine scales per frame.") var scales = 1
     @Option(parsing: .unconditional, help: "Memory budget, like 512M or 2G.") var memoryLimit: String?
     @Option(parsing: .unconditional, help: "Evaluate in tiles of this many pixels a side.") var tile: Int?
@@ -91,6 +94,13 @@ struct VideoCommand: ParsableCommand {
             let o = try options()
             let s = try settings()
             let r = try range()
+            let rate = try frameRate.map { text -> String in
+                let rational = text.contains("/") ? text : text + "/1"
+                guard let fps = VideoInfo.parseRate(rational), fps > 0, fps <= 1000 else {
+                    throw EngineError.invalidArgument("--frame-rate must be a rate like 12 or 30000/1001 (got \(text))")
+                }
+                return rational
+            }
             try controls.validate(styles: styles.count, styleLayers: o.loss.styleLayers)
             var inputs = [input] + styles + (try controls.files(styles: styles.count)).map(\.path)
             if case .image(let p) = o.initialization { inputs.append(p) }
@@ -136,6 +146,8 @@ struct VideoCommand: ParsableCommand {
             let stylizer = try FrameStylizer(transfer: transfer, settings: s, template: template)
             let job = VideoJob(input: input, output: output, stylizer: stylizer, range: r, run: identity.digest,
                                maxPixels: try common.maxInputPixels)
+            job.frameRate = rate
+            job.keepFrames = keepFrames
             installInterruptHandler()
             FileHandle.standardError.write("video: \(input) → \(output) on \(backend.kind) (\(backend.deviceName)), \(o.iterations) iterations a frame (\(s.firstFrameIterations ?? o.iterations) for the first), temporal weight \(s.temporalWeight) over frames \(s.temporalFrames)\n".data(using: .utf8)!)
             let start = Date()

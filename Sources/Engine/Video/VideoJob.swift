@@ -16,6 +16,10 @@ public final class VideoJob {
     /// RunIdentity digest of the inputs and options: a manifest line of another run is not reused.
     public let run: String
     public let maxPixels: Int
+    /// The output's frame rate for a folder or pattern of frames (a video keeps its own), like "12/1".
+    public var frameRate: String?
+    /// Keep `OUTPUT.frames/` after a video output is encoded (it is removed otherwise).
+    public var keepFrames = false
 
     public init(input: String, output: String, stylizer: FrameStylizer, range: Range<Int>?, run: String,
                 maxPixels: Int) {
@@ -148,9 +152,15 @@ public final class VideoJob {
             throw EngineError.invalidArgument("\(input) has no frames in \(range.map { "\($0.lowerBound):\($0.upperBound)" } ?? "it")")
         }
         if writesVideo && !stopped {
-            try VideoEncoder.encode(frames: framesFolder + "/frame-%05d.png", count: count, info: source.info,
+            var info = source.info
+            if let r = frameRate, !VideoEncoder.isVideoPath(input), let fps = VideoInfo.parseRate(r) {
+                info.frameRate = r
+                info.framesPerSecond = fps
+            }
+            try VideoEncoder.encode(frames: framesFolder + "/frame-%05d.png", count: count, info: info,
                                     audioFrom: VideoEncoder.isVideoPath(input) ? input : nil,
                                     audioOffset: Double(first) / max(source.info.framesPerSecond, 1e-9), to: output)
+            if !keepFrames { try? FileManager.default.removeItem(atPath: framesFolder) }
         }
         let fresh = count - resumed
         return Summary(frames: count, resumed: resumed, secondsPerFrame: fresh > 0 ? seconds / Double(fresh) : 0,
