@@ -163,6 +163,7 @@ struct BatchRunCommand: ParsableCommand {
                                          reason: nil, output: nil, sha256: nil, loss: nil, seconds: 0, overheadSeconds: 0,
                                          device: "\(backend.kind) \(backend.deviceName)")
                 var optimizeSeconds = 0.0
+                var writing = false
                 do {
                     let hash = try RunIdentity(inputs: [("content", item.content.path)] + item.styles.map { ("style", $0.path) },
                                                weights: weights, backend: backend, options: o).digest
@@ -184,6 +185,7 @@ struct BatchRunCommand: ParsableCommand {
                     transfer.options = o
                     let result = try transfer.run(inputs) { _, _ in !interruptRequested }
                     if interruptRequested { break }
+                    writing = true
                     try result.image.writePNG(outPath)
                     optimizeSeconds = result.optimizeSeconds
                     record.status = "ok"
@@ -191,7 +193,7 @@ struct BatchRunCommand: ParsableCommand {
                     record.sha256 = try SHA256.hex(ofFile: outPath)
                     record.loss = result.terms
                 } catch let e as EngineError {
-                    if case .io = e { throw e }   // a full disk or an unwritable folder stops the batch
+                    if writing { throw e }   // a full disk or an unwritable folder stops the batch
                     record.reason = e.description
                 } catch {
                     record.reason = "\(error)"
