@@ -62,7 +62,7 @@ final class ObjectiveTests: XCTestCase {
         for k in specs.indices {
             if var c = specs[k] as? ContentTerm.Spec { c.weightMap = mask; specs[k] = c }
             if var st = specs[k] as? StyleTerm.Spec {
-                st.mask = mask
+                st.mask = { mask }
                 st.sources[0].region = region
                 specs[k] = st
             }

@@ -22,7 +22,7 @@ extension StyleTransfer {
                 spec.targetKey = targetKey(inputs.styles, sources)
                 specs.append(spec)
             } else {
-                let normalised = GreyMap.normalisedOverlaps(masks.map { $0!.resized(width: width, height: height) })
+                let normalised = NormalisedMasks { GreyMap.normalisedOverlaps(masks.map { $0!.resized(width: width, height: height) }) }
                 for (k, source) in sources.enumerated() {
                     // the layers this style uses, in the order of --style-layers
                     let mine = loss.styleLayers.enumerated().filter { source.layers?.contains($0.element) ?? true }
@@ -31,7 +31,7 @@ extension StyleTransfer {
                                               weight: loss.styleWeight, sources: [source])
                     spec.name = "style:\(k + 1)"
                     spec.targetKey = targetKey([inputs.styles[k]], [source])
-                    spec.mask = normalised[k]
+                    spec.mask = { normalised.maps[k] }
                     spec.centered = loss.centeredGram
                     specs.append(spec)
                 }
@@ -61,4 +61,12 @@ extension StyleTransfer {
         source.region = s.region
         return source
     }
+}
+
+/// The masks at the output size with their overlaps normalised, made once and only when a term
+/// is made (the planner asks for specs at many sizes).
+final class NormalisedMasks {
+    let make: () -> [GreyMap]
+    lazy var maps: [GreyMap] = make()
+    init(_ make: @escaping () -> [GreyMap]) { self.make = make }
 }

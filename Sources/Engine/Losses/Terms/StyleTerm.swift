@@ -40,8 +40,9 @@ public final class StyleTerm: LossTerm {
         public var weight: Float
         public var centered = false
         public var sources: [Source]
-        /// Where on the output the term applies (at the output size), nil: everywhere.
-        public var mask: GreyMap?
+        /// Where on the output the term applies (made at the output size when the term is, so
+        /// planning at many sizes resizes nothing), nil: everywhere.
+        public var mask: (() -> GreyMap)?
         /// Names the targets for `Objective.targets` (the same styles at the same sizes): a video's
         /// frames then compute them once. nil: not kept.
         public var targetKey: String?
@@ -111,7 +112,8 @@ public final class StyleTerm: LossTerm {
             if tiled { scaledGrads.append(try backend.makeTensor(1, c, c)) }
             targets.append(try backend.makeTensor(1, c, c))
         }
-        masks = try layers.map { i in try spec.mask.map { try Self.upload($0, layer: i, objective: objective, height: objective.height, width: objective.width) } }
+        let mask = spec.mask?()
+        masks = try layers.map { i in try mask.map { try Self.upload($0, layer: i, objective: objective, height: objective.height, width: objective.width) } }
         let key = spec.targetKey.map { "\($0)|\(spec.layers)|\(spec.centered)|tile \(objective.plan.tile ?? 0)" }
         if let key, let kept = objective.targets?.tensors[key] {
             targets = kept
