@@ -46,6 +46,8 @@ struct BatchRunCommand: ParsableCommand {
     var shard: String?
     @Option(parsing: .unconditional, help: "With --shard auto on Kubernetes: the number of shards (the Job's completions).") var shards: Int?
     @Option(parsing: .unconditional, help: "Memory budget, like 512M or 2G.") var memoryLimit: String?
+    @Option(parsing: .unconditional, help: "Workers, one per device: all (every OpenCL device), or a comma list of OpenCL device indices or names and cpu for the CPU backend. Bits are reproducible per device kind, so mixing kinds is opt-in (default: one worker on --backend).")
+    var devices: String?
     @Option(parsing: .unconditional, help: "Write a PNG grid of this shard's finished items: content, style and result, with the sampled options beside each row.")
     var contactSheet: String?
 
@@ -140,76 +142,117 @@ struct BatchRunCommand: ParsableCommand {
             var finished: [Int: BatchRecord] = [:]
             for r in BatchManifest.read(manifest) where r.status == "ok" { finished[r.index] = r }
 
-            let backend = try common.makeBackend()
+            let backends = try makeBackends()
             let weights = try common.loadWeights()
-            let transfer = try StyleTransfer(backend: backend, weights: weights, options: base)
             installInterruptHandler()
-            FileHandle.standardError.write("batch: \(mine.count) of \(all.count) items\(shardSpec.map { " (shard \($0.index)/\($0.count))" } ?? "") on \(backend.kind) (\(backend.deviceName)), \(iterations) iterations each → \(output)\n".data(using: .utf8)!)
+            let names = backends.map { "\($0.kind) (\($0.deviceName))" }.joined(separator: ", ")
+            FileHandle.standardError.write("batch: \(mine.count) of \(all.count) items\(shardSpec.map { " (shard \($0.index)/\($0.count))" } ?? "") on \(names), \(iterations) iterations each → \(output)\n".data(using: .utf8)!)
             let start = Date()
-            var done = 0, failed = 0, skipped = 0, fresh = 0, overhead = 0.0
-            for (index, item) in mine {
-                if interruptRequested { break }
-                let t0 = Date()
+            // the workers share the queue of items, the counters and the manifest, under one lock
+            let lock = NSLock()
+            var next = 0, done = 0, failed = 0, skipped = 0, fresh = 0, overhead = 0.0
+            var stop: Error?
+            func take() -> (Int, BatchItems.Item)? {
+                lock.lock(); defer { lock.unlock() }
+                guard stop == nil, !interruptRequested, next < mine.count else { return nil }
+                next += 1
+                return mine[next - 1]
+            }
+            func itemOptions(_ item: BatchItems.Item) -> TransferOptions {
                 var o = base
                 o.size = item.size
                 o.styleScale = item.styleScale
                 o.loss.styleWeight = item.styleWeight
                 o.preserveColor = ColorPreservation(parsing: item.preserveColor)!
-                let options = BatchRecord.Options(styleWeight: item.styleWeight, styleScale: item.styleScale, size: item.size,
-                                                  preserveColor: item.preserveColor)
-                let outPath = output + "/" + item.outputName
-                var record = BatchRecord(index: index, total: all.count, id: item.id, content: item.content.name,
-                                         styles: item.styles.map(\.name), options: options, optionsHash: "", status: "failed",
-                                         reason: nil, output: nil, sha256: nil, loss: nil, seconds: 0, overheadSeconds: 0,
-                                         device: "\(backend.kind) \(backend.deviceName)")
-                var optimizeSeconds = 0.0
-                var writing = false
-                do {
-                    let hash = try RunIdentity(inputs: [("content", item.content.path)] + item.styles.map { ("style", $0.path) },
-                                               weights: weights, backend: backend, options: o).digest
-                    record.optionsHash = hash
-                    if let r = finished[index], r.optionsHash == hash, let sha = r.sha256,
-                       (try? SHA256.hex(ofFile: outPath)) == sha {
-                        skipped += 1
-                        done += 1
+                return o
+            }
+            func hash(_ item: BatchItems.Item, on backend: Backend) throws -> String {
+                try RunIdentity(inputs: [("content", item.content.path)] + item.styles.map { ("style", $0.path) },
+                                weights: weights, backend: backend, options: itemOptions(item)).digest
+            }
+            /// Whether the manifest already holds this item, made by one of this run's devices with the same options.
+            func alreadyDone(_ index: Int, _ item: BatchItems.Item) -> Bool {
+                guard let r = finished[index], let sha = r.sha256,
+                      let maker = backends.first(where: { "\($0.kind) \($0.deviceName)" == r.device }),
+                      (try? hash(item, on: maker)) == r.optionsHash else { return false }
+                return (try? SHA256.hex(ofFile: output + "/" + item.outputName)) == sha
+            }
+            func work(_ backend: Backend, _ transfer: StyleTransfer) throws {
+                while let (index, item) = take() {
+                    if alreadyDone(index, item) {
+                        lock.lock(); skipped += 1; done += 1; lock.unlock()
                         continue
                     }
-                    let content = try common.loadImage(item.content.path, role: "content")
-                    let styleImages = try item.styles.map { try common.loadImage($0.path, role: "style") }
-                    var inputs = TransferInputs(content: content)
-                    for (s, input) in zip(styleImages, item.styles) {
-                        var si = StyleInput(image: s)
-                        si.targetKey = input.path
-                        inputs.styles.append(si)
+                    let t0 = Date()
+                    let o = itemOptions(item)
+                    let options = BatchRecord.Options(styleWeight: item.styleWeight, styleScale: item.styleScale, size: item.size,
+                                                      preserveColor: item.preserveColor)
+                    let outPath = output + "/" + item.outputName
+                    var record = BatchRecord(index: index, total: all.count, id: item.id, content: item.content.name,
+                                             styles: item.styles.map(\.name), options: options, optionsHash: "", status: "failed",
+                                             reason: nil, output: nil, sha256: nil, loss: nil, seconds: 0, overheadSeconds: 0,
+                                             device: "\(backend.kind) \(backend.deviceName)")
+                    var optimizeSeconds = 0.0
+                    var writing = false
+                    do {
+                        record.optionsHash = try hash(item, on: backend)
+                        let content = try common.loadImage(item.content.path, role: "content")
+                        let styleImages = try item.styles.map { try common.loadImage($0.path, role: "style") }
+                        var inputs = TransferInputs(content: content)
+                        for (s, input) in zip(styleImages, item.styles) {
+                            var si = StyleInput(image: s)
+                            si.targetKey = input.path
+                            inputs.styles.append(si)
+                        }
+                        transfer.options = o
+                        let result = try transfer.run(inputs) { _, _ in !interruptRequested }
+                        if interruptRequested { return }
+                        writing = true
+                        try result.image.writePNG(outPath)
+                        optimizeSeconds = result.optimizeSeconds
+                        record.status = "ok"
+                        record.output = item.outputName
+                        record.sha256 = try SHA256.hex(ofFile: outPath)
+                        record.loss = result.terms
+                    } catch let e as EngineError {
+                        if writing { throw e }   // a full disk or an unwritable folder stops the batch
+                        record.reason = e.description
+                    } catch {
+                        record.reason = "\(error)"
                     }
-                    transfer.options = o
-                    let result = try transfer.run(inputs) { _, _ in !interruptRequested }
-                    if interruptRequested { break }
-                    writing = true
-                    try result.image.writePNG(outPath)
-                    optimizeSeconds = result.optimizeSeconds
-                    record.status = "ok"
-                    record.output = item.outputName
-                    record.sha256 = try SHA256.hex(ofFile: outPath)
-                    record.loss = result.terms
-                } catch let e as EngineError {
-                    if writing { throw e }   // a full disk or an unwritable folder stops the batch
-                    record.reason = e.description
-                } catch {
-                    record.reason = "\(error)"
+                    record.seconds = Date().timeIntervalSince(t0)
+                    record.overheadSeconds = record.seconds - optimizeSeconds
+                    lock.lock()
+                    defer { lock.unlock() }
+                    try BatchManifest.append(record, to: manifest)
+                    if record.status == "ok" { done += 1; fresh += 1; overhead += record.overheadSeconds } else { failed += 1 }
+                    let elapsed = Date().timeIntervalSince(start)
+                    let perHour = fresh > 0 ? 3600 * Double(fresh) / elapsed : 0
+                    let left = mine.count - done - failed
+                    let eta = fresh > 0 ? String(format: ", ETA %.0f s", elapsed / Double(fresh) * Double(left)) : ""
+                    let what = record.status == "ok" ? String(format: "%.1f s (%.2f s not iterating)", record.seconds, record.overheadSeconds)
+                        : "failed: " + (record.reason ?? "?")
+                    let on = backends.count > 1 ? " [\(record.device)]" : ""
+                    FileHandle.standardError.write((String(format: "item %d/%d ", done + failed, mine.count) + item.id + on
+                        + String(format: ": %@; done %d, failed %d, %.0f items/hour%@\n", what, done, failed, perHour, eta)).data(using: .utf8)!)
                 }
-                record.seconds = Date().timeIntervalSince(t0)
-                record.overheadSeconds = record.seconds - optimizeSeconds
-                try BatchManifest.append(record, to: manifest)
-                if record.status == "ok" { done += 1; fresh += 1; overhead += record.overheadSeconds } else { failed += 1 }
-                let elapsed = Date().timeIntervalSince(start)
-                let perHour = fresh > 0 ? 3600 * Double(fresh) / elapsed : 0
-                let left = mine.count - done - failed
-                let eta = fresh > 0 ? String(format: ", ETA %.0f s", elapsed / Double(fresh) * Double(left)) : ""
-                let what = record.status == "ok" ? String(format: "%.1f s (%.2f s not iterating)", record.seconds, record.overheadSeconds)
-                    : "failed: " + (record.reason ?? "?")
-                FileHandle.standardError.write(String(format: "item %d/%d %@: %@; done %d, failed %d, %.0f items/hour%@\n",
-                    done + failed, mine.count, item.id, what, done, failed, perHour, eta).data(using: .utf8)!)
+            }
+            let transfers = try backends.map { try StyleTransfer(backend: $0, weights: weights, options: base) }
+            if backends.count == 1 {
+                try work(backends[0], transfers[0])
+            } else {
+                let group = DispatchGroup()
+                for (b, t) in zip(backends, transfers) {
+                    group.enter()
+                    let thread = Thread {
+                        defer { group.leave() }
+                        do { try work(b, t) } catch { lock.lock(); if stop == nil { stop = error }; lock.unlock() }
+                    }
+                    thread.stackSize = 64 << 20
+                    thread.start()
+                }
+                group.wait()
+                if let e = stop { throw e }
             }
             if let sheet = contactSheet { try writeContactSheet(sheet, manifest: manifest) }
             let elapsed = Date().timeIntervalSince(start)
@@ -219,6 +262,25 @@ struct BatchRunCommand: ParsableCommand {
             if interruptRequested { fail("interrupted; rerun the same command to continue", code: interruptedStatus) }
             if failed > 0 { fail("\(failed) of \(mine.count) items failed (their reasons are in \(manifest)); rerun to retry them", code: ExitStatus.dataError) }
         }
+    }
+
+    /// The workers' backends: --devices, else the one --backend names.
+    func makeBackends() throws -> [Backend] {
+        guard let list = devices else { return [try common.makeBackend()] }
+        guard common.backend == "auto", common.device == nil else {
+            throw EngineError.invalidArgument("--devices names every worker's device; drop --backend and --device")
+        }
+        try CPUBackend.checkEnvironment()
+        if list == "all" {
+            let found = try DeviceInfo.all()
+            guard !found.isEmpty else { throw EngineError.device("--devices all: no OpenCL device found") }
+            return try found.map { try OpenCLBackend(device: $0) }
+        }
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, Set(names).count == names.count else {
+            throw EngineError.invalidArgument("--devices takes all, or distinct device indices or names and cpu, comma-separated (got \"\(list)\")")
+        }
+        return try names.map { name -> Backend in name == "cpu" ? CPUBackend() : try OpenCLBackend(device: name) }
     }
 
     /// content | style | result per finished item, the sampled options left of each row.

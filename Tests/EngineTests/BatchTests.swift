@@ -122,6 +122,23 @@ final class BatchTests: FolderTestCase {
         XCTAssertEqual(BatchManifest.read(path("killed/manifest.jsonl")).count, 14, "one line per item")
     }
 
+    /// Two workers (the CPU backend and OpenCL device 0) share the queue; each line names its
+    /// device, and a rerun keeps every item whichever device made it.
+    func testWorkersOnSeveralDevices() throws {
+        try makeInputs(contents: 2)
+        let fast = Self.fast.filter { $0 != "--backend" && $0 != "cpu" }
+        let r = try CLIRunner.run(["batch", "--contents", path("contents"), "--styles", path("styles"), "-o", path("out"),
+                                   "--devices", "cpu,0"] + fast, in: directory)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let recs = BatchManifest.read(path("out/manifest.jsonl"))
+        XCTAssertEqual(recs.count, 6)
+        XCTAssertEqual(Set(recs.map { $0.device.split(separator: " ").first! }), ["cpu", "opencl"], "both workers took items")
+        let again = try CLIRunner.run(["batch", "--contents", path("contents"), "--styles", path("styles"), "-o", path("out"),
+                                       "--devices", "cpu,0"] + fast, in: directory)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("(6 from an earlier run)"), again.stderr)
+    }
+
     /// A corrupt image, a non-image and a 1-pixel-wide image are failed items; the rest is done
     /// (a 1×1 image is upscaled like any other and is a valid item).
     func testBadFilesFailPerItem() throws {
