@@ -29,7 +29,7 @@ final class BatchTests: FolderTestCase {
         for var r in BatchManifest.read(path(file)) {
             r.seconds = 0
             r.overheadSeconds = 0
-            out[r.id] = String(decoding: try! BatchManifest.encoder.encode(r), as: UTF8.self)
+            out[r.id] = String(decoding: try! JSONLines.encoder.encode(r), as: UTF8.self)
         }
         return out
     }

@@ -63,36 +63,10 @@ public enum BatchManifest {
         shard.map { "manifest-\($0.index)-of-\($0.count).jsonl" } ?? "manifest.jsonl"
     }
 
-    public static func read(_ path: String) -> [BatchRecord] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        // a line is complete only with its newline: a torn last line (a kill mid-write) is ignored
-        let complete = text.hasSuffix("\n") ? text : String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
-        return complete.split(separator: "\n").compactMap { try? JSONDecoder().decode(BatchRecord.self, from: Data($0.utf8)) }
-    }
-
-    public static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
-    }()
+    public static func read(_ path: String) -> [BatchRecord] { JSONLines.read(BatchRecord.self, from: path) }
 
     /// Appends one line and flushes it to disk.
-    public static func append(_ record: BatchRecord, to path: String) throws {
-        let data = try encoder.encode(record) + Data("\n".utf8)
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw EngineError.io("cannot write \(path)") }
-        }
-        guard let h = FileHandle(forWritingAtPath: path) else { throw EngineError.io("cannot write \(path)") }
-        defer { try? h.close() }
-        do {
-            try h.seekToEnd()
-            try h.write(contentsOf: data)
-            try h.synchronize()
-        } catch {
-            throw EngineError.io("cannot write \(path): \(error.localizedDescription)")
-        }
-    }
+    public static func append(_ record: BatchRecord, to path: String) throws { try JSONLines.append(record, to: path) }
 
     /// Combines the shard manifests of `folder` into `manifest.jsonl` (ok records by index),
     /// checking that every item of the batch is there exactly once.
@@ -123,7 +97,7 @@ public enum BatchManifest {
         let out = folder + "/manifest.jsonl"
         let tmp = folder + "/.manifest.jsonl.\(getpid()).tmp"
         var data = Data()
-        for i in 0..<total { data += try encoder.encode(byIndex[i]!.0) + Data("\n".utf8) }
+        for i in 0..<total { data += try JSONLines.encoder.encode(byIndex[i]!.0) + Data("\n".utf8) }
         do { try data.write(to: URL(fileURLWithPath: tmp)) } catch { throw EngineError.io("cannot write \(out): \(error.localizedDescription)") }
         guard rename(tmp, out) == 0 else { unlink(tmp); throw EngineError.io("cannot write \(out)") }
         return (total, names.count)

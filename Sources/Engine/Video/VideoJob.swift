@@ -68,35 +68,13 @@ public final class VideoJob {
     /// Finished frames of this run, by index, from the manifest (lines of other runs and frames
     /// whose file is missing or changed are ignored).
     func finished() -> [Int: Line] {
-        guard let text = try? String(contentsOfFile: manifestPath, encoding: .utf8) else { return [:] }
         var out: [Int: Line] = [:]
-        for raw in text.split(separator: "\n") {
-            guard let line = try? JSONDecoder().decode(Line.self, from: Data(raw.utf8)), line.run == run else { continue }
+        for line in JSONLines.read(Line.self, from: manifestPath) where line.run == run {
             let path = framesFolder + "/" + line.file
             guard let sha = try? SHA256.hex(ofFile: path), sha == line.sha256 else { continue }
             out[line.frame] = line
         }
         return out
-    }
-
-    func append(_ line: Line) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(line) + Data("\n".utf8)
-        if !FileManager.default.fileExists(atPath: manifestPath) {
-            guard FileManager.default.createFile(atPath: manifestPath, contents: nil) else {
-                throw EngineError.io("cannot write \(manifestPath)")
-            }
-        }
-        guard let h = FileHandle(forWritingAtPath: manifestPath) else { throw EngineError.io("cannot write \(manifestPath)") }
-        defer { try? h.close() }
-        do {
-            try h.seekToEnd()
-            try h.write(contentsOf: data)
-            try h.synchronize()
-        } catch {
-            throw EngineError.io("cannot write \(manifestPath): \(error.localizedDescription)")
-        }
     }
 
     /// Runs the clip. `onStep` sees every evaluation of the current frame; returning false stops
@@ -138,8 +116,8 @@ public final class VideoJob {
                 terms = r.terms
                 let s = Date().timeIntervalSince(t0)
                 seconds += s
-                try append(Line(frame: index, file: name, sha256: try SHA256.hex(ofFile: path), content: contentDigest, run: run, seconds: s,
-                                loss: r.terms.total))
+                try JSONLines.append(Line(frame: index, file: name, sha256: try SHA256.hex(ofFile: path), content: contentDigest, run: run, seconds: s,
+                                loss: r.terms.total), to: manifestPath)
             }
             count += 1
             earlier.insert(FrameStylizer.Earlier(content: content, stylised: stylised), at: 0)
