@@ -87,15 +87,19 @@ public final class FrameStylizer {
         inputs.content = frame
         var warpedPrevious: RGBImage?
         var temporal: [(k: Int, warped: RGBImage, reliability: GreyMap)] = []
-        if !earlier.isEmpty {
+        let warpedInit = settings.frameInit == .warped, temporalOn = settings.temporalWeight > 0
+        if !earlier.isEmpty && (warpedInit || temporalOn) {
+            // the frames a flow is needed for: the temporal terms', and the previous one for the init
+            var ks = temporalOn ? settings.temporalFrames.sorted().filter { $0 <= earlier.count } : []
+            if warpedInit && ks.first != 1 { ks.insert(1, at: 0) }
             var covered: GreyMap?
-            for k in settings.temporalFrames.sorted() where k <= earlier.count {
+            for k in ks {
                 let e = earlier[k - 1]
                 let before = e.content.resized(width: w, height: h)
                 let backward = try OpticalFlow.compute(from: frame, to: before)   // t → t−k
                 let warped = e.stylised.resized(width: w, height: h).warped(by: backward)
                 if k == 1 { warpedPrevious = warped }
-                guard settings.temporalWeight > 0 else { continue }
+                guard temporalOn && settings.temporalFrames.contains(k) else { continue }
                 let forward = try OpticalFlow.compute(from: before, to: frame)   // t−k → t
                 var c = OpticalFlow.reliability(forward: forward, backward: backward)
                 if let seen = covered {
@@ -107,18 +111,12 @@ public final class FrameStylizer {
                 }
                 temporal.append((k, warped, c))
             }
-            if warpedPrevious == nil {
-                let before = earlier[0].content.resized(width: w, height: h)
-                warpedPrevious = earlier[0].stylised.resized(width: w, height: h).warped(by: try OpticalFlow.compute(from: frame, to: before))
-            }
         }
         let flowSeconds = Date().timeIntervalSince(t0)
         transfer.options.iterations = earlier.isEmpty ? (settings.firstFrameIterations ?? iterations) : iterations
-        transfer.startImage = earlier.isEmpty || settings.frameInit == .content ? nil : warpedPrevious
-        if earlier.isEmpty || settings.frameInit == .content {
-            // the first frame follows --init; later ones with --frame-init content start from their content
-            if !earlier.isEmpty { transfer.options.initialization = .content }
-        }
+        // the first frame follows --init; later ones start from the warped previous frame or their content
+        transfer.startImage = earlier.isEmpty || !warpedInit ? nil : warpedPrevious
+        if !earlier.isEmpty && !warpedInit { transfer.options.initialization = .content }
         let lambda = settings.temporalWeight, single = temporal.count == 1
         transfer.extraTerms = { sw, sh in
             temporal.map { t in
