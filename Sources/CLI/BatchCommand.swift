@@ -98,10 +98,9 @@ struct BatchRunCommand: ParsableCommand {
     func baseOptions() throws -> TransferOptions {
         var o = TransferOptions()
         o.iterations = iterations
-        switch self.`init` {
-        case "content": o.initialization = .content
-        case "random": o.initialization = .random
-        default: throw EngineError.invalidArgument("--init for batch is content or random (got \"\(self.`init`)\")")
+        o.initialization = initialization(self.`init`)
+        if case .image = o.initialization {
+            throw EngineError.invalidArgument("--init for batch is content or random (got \"\(self.`init`)\")")
         }
         o.seed = try common.seedValue
         o.maxInputPixels = try common.maxInputPixels

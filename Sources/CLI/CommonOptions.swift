@@ -122,6 +122,15 @@ func refuseDevice(_ device: String?, withBackend backend: String) throws {
     }
 }
 
+/// `--init`: content, random, or the path of an image.
+func initialization(_ text: String) -> TransferOptions.Initialization {
+    switch text {
+    case "content": return .content
+    case "random": return .random
+    default: return .image(text)
+    }
+}
+
 /// "1, 5,25" → [1, 5, 25]; an empty entry or a word is a usage error naming the option.
 func numberList(_ text: String, option: String) throws -> [Float] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -67,11 +67,7 @@ struct StylizeCommand: ParsableCommand {
         var o = TransferOptions()
         o.size = size
         o.preserveColor = try controls.colorPreservation
-        switch self.`init` {
-        case "content": o.initialization = .content
-        case "random": o.initialization = .random
-        default: o.initialization = .image(self.`init`)
-        }
+        o.initialization = initialization(self.`init`)
         o.seed = try common.seedValue
         o.maxInputPixels = try common.maxInputPixels
         try optimization.apply(to: &o)

@@ -62,11 +62,7 @@ struct VideoCommand: ParsableCommand {
         var o = TransferOptions()
         o.size = size
         o.iterations = iterations
-        switch self.`init` {
-        case "content": o.initialization = .content
-        case "random": o.initialization = .random
-        default: o.initialization = .image(self.`init`)
-        }
+        o.initialization = initialization(self.`init`)
         o.seed = try common.seedValue
         o.maxInputPixels = try common.maxInputPixels
         try optimization.apply(to: &o)
