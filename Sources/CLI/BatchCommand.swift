@@ -266,6 +266,10 @@ struct BatchRunCommand: ParsableCommand {
     /// The workers' backends: --devices, else the one --backend names.
     func makeBackends() throws -> [Backend] {
         guard let list = devices else { return [try common.makeBackend()] }
+        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, Set(names).count == names.count else {
+            throw EngineError.invalidArgument("--devices takes all, or distinct device indices or names and cpu, comma-separated (got \"\(list)\")")
+        }
         guard common.backend == "auto", common.device == nil else {
             throw EngineError.invalidArgument("--devices names every worker's device; drop --backend and --device")
         }
@@ -274,10 +278,6 @@ struct BatchRunCommand: ParsableCommand {
             let found = try DeviceInfo.all()
             guard !found.isEmpty else { throw EngineError.device("--devices all: no OpenCL device found") }
             return try found.map { try OpenCLBackend(device: $0) }
-        }
-        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !names.isEmpty, Set(names).count == names.count else {
-            throw EngineError.invalidArgument("--devices takes all, or distinct device indices or names and cpu, comma-separated (got \"\(list)\")")
         }
         return try names.map { name -> Backend in name == "cpu" ? CPUBackend() : try OpenCLBackend(device: name) }
     }

@@ -139,6 +139,27 @@ final class BatchTests: FolderTestCase {
         XCTAssertTrue(again.stderr.contains("(6 from an earlier run)"), again.stderr)
     }
 
+    /// Bad values of the batch's own options: one `neural-style:` line, exit 64, nothing written.
+    func testBadOptionsAreOneLineUsageErrors() throws {
+        try makeInputs(contents: 1)
+        for (extra, text) in [(["--shard", "3/3"], "--shard"), (["--shard", "auto"], "--shard auto"),
+                              (["--style-weight", "5:1"], "--style-weight"), (["--style-scale", "x"], "--style-scale"),
+                              (["--size", "8"], "--size"), (["--preserve-color", "none,sepia"], "--preserve-color"),
+                              (["--init", "photo.png"], "--init"), (["--per-content", "3"], "--per-content"),
+                              (["--pairs", "some"], "--pairs"), (["--devices", "cpu,cpu"], "distinct"),
+                              (["--devices", "cpu"], "drop --backend")] {
+            let r = try batch("out", extra)
+            XCTAssertEqual(r.status, ExitStatus.usage, "\(extra): \(r.stderr)")
+            XCTAssertEqual(r.stderrLines.count, 1, "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("neural-style:") && r.stderr.contains(text), "\(extra): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out/manifest.jsonl")), "\(extra): nothing written")
+        }
+        let missing = try CLIRunner.run(["batch", "--contents", path("nowhere"), "--styles", path("styles"), "-o", path("out")] + Self.fast,
+                                        in: directory)
+        XCTAssertEqual(missing.status, ExitStatus.dataError, missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("nowhere"), missing.stderr)
+    }
+
     /// A corrupt image, a non-image and a 1-pixel-wide image are failed items; the rest is done
     /// (a 1×1 image is upscaled like any other and is a valid item).
     func testBadFilesFailPerItem() throws {
