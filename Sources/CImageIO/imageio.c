@@ -245,8 +245,28 @@ int32_t nsio_read(const char *path, uint64_t max_pixels, nsio_image *out, char *
 
 int32_t nsio_write_png(const char *path, const uint8_t *rgb, uint32_t width, uint32_t height,
                        char *message, size_t cap) {
+    return nsio_write_png_text(path, rgb, width, height, NULL, NULL, 0, message, cap);
+}
+
+int32_t nsio_write_png_text(const char *path, const uint8_t *rgb, uint32_t width, uint32_t height,
+                            const char *const *keys, const char *const *values, uint32_t count,
+                            char *message, size_t cap) {
+    png_textp text = NULL;
+    if (count > 0) {
+        text = calloc(count, sizeof *text);
+        if (!text) return fail_with(NSIO_ERR_NOMEM, message, cap, "out of memory", path);
+        for (uint32_t i = 0; i < count; i++) {
+            text[i].compression = PNG_ITXT_COMPRESSION_NONE;
+            text[i].key = (png_charp)keys[i];
+            text[i].text = (png_charp)values[i];
+            text[i].itxt_length = strlen(values[i]);
+        }
+    }
     FILE *fp = fopen(path, "wb");
-    if (!fp) return fail_with(NSIO_ERR_IO, message, cap, strerror(errno), path);
+    if (!fp) {
+        free(text);
+        return fail_with(NSIO_ERR_IO, message, cap, strerror(errno), path);
+    }
     errno = 0;
     png_failure f = {message, cap};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &f, png_error_fn, png_warning_fn);
@@ -261,15 +281,18 @@ int32_t nsio_write_png(const char *path, const uint8_t *rgb, uint32_t width, uin
         else snprintf(detail, sizeof detail, "writing PNG failed (%s)", message);
         png_destroy_write_struct(&png, info ? &info : NULL);
         fclose(fp);
+        free(text);
         return fail_with(status, message, cap, detail, path);
     }
     png_init_io(png, fp);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (count > 0) png_set_text(png, info, text, (int)count);
     png_write_info(png, info);
     for (uint32_t y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(rgb + (size_t)y * width * 3));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
+    free(text);
     // buffered data reaches the disk here: a full disk shows up as ENOSPC from fflush/fsync/fclose
     if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
         int saved = errno;

@@ -158,7 +158,7 @@ struct StylizeCommand: ParsableCommand {
                 }
                 if verbose || dryRun {
                     for p in plans {
-                        FileHandle.standardError.write(describe(p).data(using: .utf8)!)
+                        FileHandle.standardError.write((p.summary + "\n").data(using: .utf8)!)
                     }
                 }
                 if dryRun {
@@ -244,14 +244,4 @@ extension StylizeCommand {
         }
         return p
     }
-}
-
-/// One line per scale for --verbose.
-func describe(_ p: StyleTransfer.Plan) -> String {
-    let e = p.estimate
-    func mb(_ b: Int) -> String { String(format: "%.0f MiB", Double(b) / 1_048_576) }
-    return "plan: \(p.width)×\(p.height), \(p.iterations) iterations, " + (p.tile.map { "tiles of \($0) px" } ?? "whole image")
-        + ": estimate \(mb(p.estimatedBytes)) of \(mb(p.budgetBytes)) (budget from \(p.budgetSource)) (activations \(mb(e.activations)), gradients \(mb(e.gradients)), "
-        + "weights \(mb(e.weights)), scratch \(mb(e.scratch)), targets \(mb(e.targets)), optimiser \(mb(e.optimizer)), "
-        + "style setup \(mb(e.styleSetup)), host images \(mb(e.hostImages)))\n"
 }

@@ -37,6 +37,11 @@ int32_t nsio_read_file(FILE *fp, const char *path, uint64_t max_pixels, nsio_ima
 // Writes 8-bit RGB PNG and fsyncs it. Returns 0 or a status with `message` filled.
 int32_t nsio_write_png(const char *path, const uint8_t *rgb, uint32_t width, uint32_t height,
                        char *message, size_t message_cap);
+// The same with `count` UTF-8 text chunks (iTXt, uncompressed) before the pixels: keys[i] = values[i]
+// (the studio's results carry their options and command line this way).
+int32_t nsio_write_png_text(const char *path, const uint8_t *rgb, uint32_t width, uint32_t height,
+                            const char *const *keys, const char *const *values, uint32_t count,
+                            char *message, size_t message_cap);
 void nsio_free(void *p);
 
 uint32_t nsio_crc32(uint32_t crc, const void *data, size_t bytes);

@@ -43,8 +43,8 @@ public struct RGBImage {
     public var bytes: [UInt8] { pixels.map { UInt8(max(0, min(255, $0.rounded()))) } }
 
     /// Writes an 8-bit RGB PNG atomically: a temporary file beside `path`, then a rename, so a
-    /// failure never leaves a half-written file.
-    public func writePNG(_ path: String) throws {
+    /// failure never leaves a half-written file. `text` becomes UTF-8 text chunks (key, value).
+    public func writePNG(_ path: String, text: [(key: String, value: String)] = []) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var isDir: ObjCBool = false
@@ -53,8 +53,15 @@ public struct RGBImage {
         }
         let tmp = dir + "/." + url.lastPathComponent + ".\(getpid()).tmp"
         var message = [CChar](repeating: 0, count: 1024)
-        let rc = bytes.withUnsafeBufferPointer {
-            nsio_write_png(tmp, $0.baseAddress, UInt32(width), UInt32(height), &message, message.count)
+        let keys = text.map { strdup($0.key) }, values = text.map { strdup($0.value) }
+        defer { (keys + values).forEach { free($0) } }
+        let rc = bytes.withUnsafeBufferPointer { rgb in
+            keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
+                values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
+                    nsio_write_png_text(tmp, rgb.baseAddress, UInt32(width), UInt32(height), k.baseAddress, v.baseAddress,
+                                        UInt32(text.count), &message, message.count)
+                }
+            }
         }
         if rc != 0 {
             unlink(tmp)

@@ -346,3 +346,16 @@ public final class StyleTransfer {
         }
     }
 }
+
+extension StyleTransfer.Plan {
+    /// One line: the size, iterations, tiling and the memory estimate with its parts (`--verbose`,
+    /// `--dry-run` and the studio's plan).
+    public var summary: String {
+        let e = estimate
+        func mb(_ b: Int) -> String { String(format: "%.0f MiB", Double(b) / 1_048_576) }
+        return "plan: \(width)×\(height), \(iterations) iterations, " + (tile.map { "tiles of \($0) px" } ?? "whole image")
+            + ": estimate \(mb(estimatedBytes)) of \(mb(budgetBytes)) (budget from \(budgetSource)) (activations \(mb(e.activations)), gradients \(mb(e.gradients)), "
+            + "weights \(mb(e.weights)), scratch \(mb(e.scratch)), targets \(mb(e.targets)), optimiser \(mb(e.optimizer)), "
+            + "style setup \(mb(e.styleSetup)), host images \(mb(e.hostImages)))"
+    }
+}
