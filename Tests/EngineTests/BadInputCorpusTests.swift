@@ -190,6 +190,12 @@ final class BadInputCorpusTests: FolderTestCase {
             Case(args: ["bench", "--backend", "cpu", "--device", "0", "--sizes", "16"], status: usage, mentioning: "--device"),
             Case(args: ["bench", "--sizes", "16,,32"], status: usage, mentioning: "--sizes"),
             // the perceptual controls: per-style lists, K:value, masks
+            // the studio: refused before it listens or writes anything
+            Case(args: ["serve", "--host", "0.0.0.0"], status: usage, mentioning: "give --token SECRET too"),
+            Case(args: ["serve", "--port", "70000"], status: usage, mentioning: "--port must be 1…65535"),
+            Case(args: ["serve", "--token", "short"], status: usage, mentioning: "--token must be at least 8 characters"),
+            Case(args: ["serve", "--devices", "tpu"], status: usage, mentioning: "--devices must be all, cpu or opencl"),
+            Case(args: ["serve", "--data", "/proc/neural-style-studio"], status: io, mentioning: "cannot create the data folder /proc/neural-style-studio"),
             Case(args: ["stylize", "c.png", "-o", "o.png", "--model", "random"], status: usage, mentioning: "at least one style image"),
             Case(args: stylize("c.png", ["--style-blend-weights", "1,2"]), status: usage, mentioning: "2 values for 1 style images"),
             Case(args: stylize("c.png", ["--style-blend-weights", "0"]), status: usage, mentioning: "not all 0"),
