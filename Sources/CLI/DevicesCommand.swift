@@ -32,6 +32,12 @@ struct DevicesCommand: ParsableCommand {
             print("  max work-group  \(d.maxWorkGroupSize)")
             print("  version         \(d.version); \(d.openCLCVersion); driver \(d.driverVersion)")
             print("  fp64            \(d.fp64 ? "yes" : "no")")
+            switch Result(catching: { try TunedParameters.load(for: d) }) {
+            case .success(let t?):
+                print("  tuned           \(t.parameters.isEmpty ? "defaults kept" : t.parameters) (\(String(format: "%.3f → %.3f s/iteration at %d²", t.defaultSeconds, t.tunedSeconds, t.size)); \(TunedParameters.path(for: d)!))")
+            case .success(nil): print("  tuned           no: shipped defaults (run neural-style tune --device \(d.index))")
+            case .failure(let e): print("  tuned           \(e)")
+            }
         }
     }
 }

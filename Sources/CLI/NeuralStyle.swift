@@ -12,7 +12,7 @@ struct NeuralStyle: ParsableCommand {
             error or a non-finite result, 74 I/O error (a full disk included), 75 out of memory, 130 interrupted \
             (SIGINT), 143 terminated (SIGTERM).
             """,
-        subcommands: [StylizeCommand.self, VideoCommand.self, BatchCommand.self, EvaluateCommand.self, ReconstructCommand.self, DevicesCommand.self, CheckCommand.self, BenchCommand.self, ServeCommand.self]
+        subcommands: [StylizeCommand.self, VideoCommand.self, BatchCommand.self, EvaluateCommand.self, ReconstructCommand.self, DevicesCommand.self, CheckCommand.self, BenchCommand.self, TuneCommand.self, ServeCommand.self]
     )
 
     /// Parses and runs like ArgumentParser's own `main`, except that a usage error is one line

@@ -183,12 +183,21 @@ public final class OpenCLBackend: Backend {
     /// The profile this backend's defaults came from.
     public let parameterProfile: ParameterProfile
 
+    /// The tuned parameters in use (`neural-style tune`), nil: the profile's defaults.
+    public let tuning: TunedParameters?
+
+    /// `tuned`: read the device's tuning file (the tuner itself measures without it).
     public init(device: DeviceInfo, profile: Bool = false, parameters: Parameters = Parameters(),
-                parameterProfile forced: ParameterProfile? = nil) throws {
+                parameterProfile forced: ParameterProfile? = nil, tuned: Bool = true) throws {
         let kind = try Self.parameterProfile(for: device, forced: forced)
         parameterProfile = kind
-        context = try CLContext(device: device, profile: profile)
         var p = parameters
+        // precedence: the environment's settings over the tuned file over the profile's defaults;
+        // the file was measured with the device's own profile, so a forced other one skips it
+        let natural: ParameterProfile = device.kind == .cpu ? .cpu : .gpu
+        tuning = tuned && kind == natural ? try TunedParameters.load(for: device) : nil
+        if let t = tuning { try p.apply(t.parameters) }
+        context = try CLContext(device: device, profile: profile)
         if let text = ProcessInfo.processInfo.environment[Self.parametersVariable], !text.isEmpty { try p.apply(text) }
         while p.reduceWorkGroup > device.maxWorkGroupSize && p.reduceWorkGroup > 1 { p.reduceWorkGroup /= 2 }
         path = p.path ?? (kind == .cpu ? .direct : .clblast)
@@ -199,8 +208,10 @@ public final class OpenCLBackend: Backend {
         partials = try context.allocate(bytes: 4 * p.reduceGroups)
         if let folder = ProcessInfo.processInfo.environment[CLBlastTuning.folderVariable], !folder.isEmpty {
             clblastTunings = try CLBlastTuning.load(folder: folder, device: device.name)
-            for t in clblastTunings { try context.apply(t) }
+        } else if tuned, let folder = TunedParameters.clblastFolder(for: device), FileManager.default.fileExists(atPath: folder) {
+            clblastTunings = try CLBlastTuning.load(folder: folder, device: device.name)
         }
+        for t in clblastTunings { try context.apply(t) }
     }
 
     /// Opens the device `--device` names (nil: first GPU, else accelerator, else CPU).
