@@ -133,7 +133,12 @@ struct BatchRunCommand: ParsableCommand {
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), !isDir.boolValue {
                 throw EngineError.invalidArgument("-o \(output) is a file; batch writes into a folder")
             }
+            let created = !FileManager.default.fileExists(atPath: output)
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            // a batch that fails before its first item leaves no folder it made behind
+            func removeIfUnused() {
+                if created, (try? FileManager.default.contentsOfDirectory(atPath: output))?.isEmpty == true { try? FileManager.default.removeItem(atPath: output) }
+            }
             var folders: Set<String> = []
             try OutputPlan.checkWritable(output + "/" + (all.first?.outputName ?? "x.png"), folders: &folders)
             let mine = all.enumerated().filter { shardSpec == nil || $0.offset % shardSpec!.count == shardSpec!.index }
@@ -141,8 +146,14 @@ struct BatchRunCommand: ParsableCommand {
             var finished: [Int: BatchRecord] = [:]
             for r in BatchManifest.read(manifest) where r.status == "ok" { finished[r.index] = r }
 
-            let backends = try makeBackends()
-            let weights = try common.loadWeights()
+            let backends: [Backend], weights: ModelWeights
+            do {
+                backends = try makeBackends()
+                weights = try common.loadWeights()
+            } catch {
+                removeIfUnused()
+                throw error
+            }
             installInterruptHandler()
             let names = backends.map { "\($0.kind) (\($0.deviceName))" }.joined(separator: ", ")
             FileHandle.standardError.write("batch: \(mine.count) of \(all.count) items\(shardSpec.map { " (shard \($0.index)/\($0.count))" } ?? "") on \(names), \(iterations) iterations each → \(output)\n".data(using: .utf8)!)

@@ -152,7 +152,7 @@ final class BatchTests: FolderTestCase {
             XCTAssertEqual(r.status, ExitStatus.usage, "\(extra): \(r.stderr)")
             XCTAssertEqual(r.stderrLines.count, 1, "\(extra): \(r.stderr)")
             XCTAssertTrue(r.stderr.hasPrefix("neural-style:") && r.stderr.contains(text), "\(extra): \(r.stderr)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out/manifest.jsonl")), "\(extra): nothing written")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("out")), "\(extra): nothing written, not even the folder")
         }
         let missing = try CLIRunner.run(["batch", "--contents", path("nowhere"), "--styles", path("styles"), "-o", path("out")] + Self.fast,
                                         in: directory)
