@@ -158,6 +158,7 @@ final class Workers: @unchecked Sendable {
             let total = transfer.totalIterations
             let started = Date()
             var first: Int?
+            var firstAt = started
             var lastPreview = Date.distantPast
             var lastSave = Date()
             var lastWidth = 0
@@ -167,9 +168,10 @@ final class Workers: @unchecked Sendable {
                 // a resumed run starts again at its checkpoint, before the last points it showed
                 if first == nil { curve.removeAll { $0.iteration >= step.evaluation } }
                 curve.append(point)
-                first = first ?? step.evaluation - 1
+                // seconds per evaluation from the first one on, so setup does not inflate the ETA
+                if first == nil { first = step.evaluation; firstAt = Date() }
                 let done = step.evaluation - first!
-                let rate = Date().timeIntervalSince(started) / Double(max(done, 1))
+                let rate = done > 0 ? Date().timeIntervalSince(firstAt) / Double(done) : Date().timeIntervalSince(started)
                 perIteration = rate
                 condition.lock()
                 live[job.id] = curve
@@ -197,7 +199,7 @@ final class Workers: @unchecked Sendable {
             if cancelled {
                 outcome = .cancelled
                 unlink(checkpoint)
-            } else if stop {
+            } else if stop && result.evaluations < total {
                 outcome = .queued   // resumes from its checkpoint at the next start
             } else {
                 try result.image.writePNG(folder + "/result.png", text: [
@@ -207,7 +209,6 @@ final class Workers: @unchecked Sendable {
                 ])
                 unlink(checkpoint)
             }
-            _ = result
         } catch {
             outcome = .failed
             message = "\(error)"
