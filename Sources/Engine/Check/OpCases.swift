@@ -56,11 +56,13 @@ extension OpCase {
 
         let convShapes: [(Int, Int, Int, Int)] = table == .full
             ? [(3, 64, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (64, 64, 12, 10), (128, 256, 6, 5), (512, 512, 3, 4),
-               // Winograd on OpenCL: a full group of 16 tiles and a partial one
-               (64, 64, 9, 70)]
+               // Winograd on OpenCL: a full group of 16 tiles and a partial one; 8 tile columns (8-wide
+               // vectors); the shapes above have 1 to 3 (4-wide)
+               (64, 64, 9, 70), (64, 64, 10, 30)]
             // widths not a multiple of 4, 8 or 16; output channels not a multiple of the block;
-            // heights not a multiple of the rows; 18 Winograd tiles across (16 + a partial group)
-            : [(3, 16, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (16, 20, 6, 5), (8, 8, 9, 70)]
+            // heights not a multiple of the rows; 18 Winograd tiles across (16 + a partial group),
+            // 7 (8-wide vectors) and 2 or 3 (4-wide)
+            : [(3, 16, 9, 7), (5, 7, 8, 8), (13, 6, 5, 11), (16, 20, 6, 5), (8, 8, 9, 70), (8, 8, 6, 26)]
         for (cin, cout, h, w) in convShapes {
             cases.append(make("conv3x3", "\(cin)→\(cout) \(h)×\(w)", tolerance: 5e-5, seed: next()) { b, r in
                 let x = try b.tensor(r.uniformArray(cin * h * w), Shape(cin, h, w))

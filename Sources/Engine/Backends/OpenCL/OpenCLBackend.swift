@@ -59,6 +59,10 @@ public final class OpenCLBackend: Backend {
         public var winogradRows = 8
         /// Winograd products by winograd_gemm (`direct`) or by CLBlast SGEMMs (`clblast`); nil: as `path`.
         public var winogradGemm: Path?
+        /// Narrower Winograd vectors for layers with few tile columns: the smallest of 4, 8 and
+        /// 16 (at most convVectorWidth) that holds a tile row, so an 8×8 layer (2 tile columns)
+        /// pads its rows to 4 tiles, not 16. off: every layer uses convVectorWidth.
+        public var winogradFitVector = true
         public init() {}
 
         /// The convolution method for a shape, once `winogradMinChannels` is resolved.
@@ -71,21 +75,29 @@ public final class OpenCLBackend: Backend {
         /// vector width, the row length of V and M, and the padded input's rows and row length.
         public struct WinogradLayout {
             public let tilesH, tilesW, tilesWPad, bandRows, ntStride, paddedHeight, paddedWidth: Int
+            /// The vector width (tiles per vector) of this layer's kernels.
+            public let vector: Int
             /// Floats of V, M and the padded input.
             public func scratchFloats(cin: Int, cout: Int) -> (v: Int, m: Int, padded: Int) {
                 (36 * cin * ntStride, 36 * cout * ntStride, cin * paddedHeight * paddedWidth)
             }
         }
 
+        /// The Winograd vector width for a layer of `tilesW` tile columns.
+        public func winogradVector(tilesW: Int) -> Int {
+            guard winogradFitVector else { return convVectorWidth }
+            return min(convVectorWidth, [4, 8, 16].first { $0 >= tilesW } ?? 16)
+        }
+
         public func winogradLayout(cin: Int, cout: Int, height h: Int, width w: Int) -> WinogradLayout {
-            let vec = convVectorWidth
             let tilesW = (w + 3) / 4, tilesH = (h + 3) / 4
+            let vec = winogradVector(tilesW: tilesW)
             let tilesWPad = (tilesW + vec - 1) / vec * vec
             let rows = max(1, min(tilesH, winogradBandBudget / max(36 * (cin + cout) * tilesWPad, 1)))
             let group = winogradRows * vec
             return WinogradLayout(tilesH: tilesH, tilesW: tilesW, tilesWPad: tilesWPad, bandRows: rows,
                                   ntStride: (rows * tilesWPad + group - 1) / group * group,
-                                  paddedHeight: 4 * tilesH + 2, paddedWidth: 4 * tilesWPad + 4)
+                                  paddedHeight: 4 * tilesH + 2, paddedWidth: 4 * tilesWPad + 4, vector: vec)
         }
 
         /// Floats of the direct convolution's padded input: C×(H+2)×(W+2) plus slack, since the last
@@ -104,7 +116,7 @@ public final class OpenCLBackend: Backend {
         public static let names = ["reduceWorkGroup", "reduceGroups", "im2colBudget", "path", "convOutputBlock",
                                    "convVectorWidth", "convRows", "convWorkGroup", "gramOutputBlock", "gramRows",
                                    "winogradMinChannels", "winogradBandBudget", "winogradOutputBlock", "winogradRows",
-                                   "winogradGemm"]
+                                   "winogradGemm", "winogradFitVector"]
 
         /// e.g. "convVectorWidth=8,convOutputBlock=12,convRows=2,path=direct" (see TuningParameters).
         public mutating func set(_ name: String, _ value: String) throws -> Bool {
@@ -125,6 +137,7 @@ public final class OpenCLBackend: Backend {
             case "winogradOutputBlock": winogradOutputBlock = try tuningInt(value, 1...64)
             case "winogradRows": winogradRows = try tuningInt(value, 1...8)
             case "winogradGemm": winogradGemm = try path(value)
+            case "winogradFitVector": winogradFitVector = try tuningBool(value)
             default: return false
             }
             return true
@@ -219,12 +232,13 @@ public final class OpenCLBackend: Backend {
         try self.init(device: try DeviceInfo.select(request), profile: profile)
     }
 
-    func kernel(_ name: String, _ file: KernelFile) throws -> CLKernel {
+    /// `vector`: the Winograd kernels' vector width when it is not convVectorWidth (winogradVector).
+    func kernel(_ name: String, _ file: KernelFile, vector: Int? = nil) throws -> CLKernel {
         var options = ""
         if file.name == KernelFile.reduce.name { options = "-DREDUCE_WG=\(parameters.reduceWorkGroup)" }
         if file.name == KernelFile.convDirect.name { options = "-DCONV_OCB=\(parameters.convOutputBlock) -DCONV_VEC=\(parameters.convVectorWidth) -DCONV_ROWS=\(parameters.convRows)" }
         if file.name == KernelFile.gram.name { options = "-DGRAM_OCB=\(parameters.gramOutputBlock) -DGRAM_VEC=\(parameters.convVectorWidth) -DGRAM_ROWS=\(parameters.gramRows)" }
-        if file.name == KernelFile.winograd.name { options = "-DWG_OCB=\(parameters.winogradOutputBlock) -DWG_VEC=\(parameters.convVectorWidth) -DWG_ROWS=\(parameters.winogradRows)" }
+        if file.name == KernelFile.winograd.name { options = "-DWG_OCB=\(parameters.winogradOutputBlock) -DWG_VEC=\(vector ?? parameters.convVectorWidth) -DWG_ROWS=\(parameters.winogradRows)" }
         return try context.kernel(name, in: file, options: options)
     }
 
