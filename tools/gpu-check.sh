@@ -4,7 +4,8 @@
 # Lists devices, runs the parity check on the default (GPU) device (also with the Winograd
 # kernels), then the operation and iteration benchmarks with random weights (also with Winograd);
 # everything is also written to RESULTS_DIR. Each benchmark has a time limit. With --tune as the
-# second argument it also tunes CLBlast for the GPU and benchmarks with the tuned parameters.
+# second argument it also tunes CLBlast for the GPU and our own kernels (neural-style tune), and
+# benchmarks with each tuning.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-results}"
@@ -50,4 +51,13 @@ if [ "$tune" = "--tune" ] && [ -x "$here/tuners/clblast_tuner_xgemm" ]; then
   NEURAL_STYLE_CLBLAST_TUNING="$out/clblast-tuning" timeout 200 "$ns" bench iterations --backend opencl --sizes 512,2048 \
     --iterations 5 --warmup 2 --json > "$out/bench-tuned.json" 2>&1
   cat "$out/bench-tuned.json"
+fi
+# our own kernels tuned for this GPU (neural-style tune: verified candidates, saved per device),
+# then the same benchmark with the tuned file
+if [ "$tune" = "--tune" ]; then
+  NEURAL_STYLE_TUNING="$out/tuning" timeout 300 "$ns" tune --size 512 --budget 3m --clblast off > "$out/tune.txt" 2>&1
+  tail -n 3 "$out/tune.txt"
+  NEURAL_STYLE_TUNING="$out/tuning" timeout 200 "$ns" bench iterations --backend opencl --sizes 512,2048 \
+    --iterations 5 --warmup 2 --json > "$out/bench-tuned-kernels.json" 2>&1
+  cat "$out/bench-tuned-kernels.json"
 fi
