@@ -209,7 +209,7 @@ struct API: Sendable {
             try store.insert(job)
             studio.workers.publishQueue(of: job.device, changed: job)
             studio.workers.wake()
-            let positions = JobView.positions(try store.jobs())
+            let positions = JobView.positions(try store.queue())
             return json(JobView(job, position: positions[id], curve: nil), status: .created)
         } catch {
             try? FileManager.default.removeItem(atPath: folder)
@@ -219,13 +219,13 @@ struct API: Sendable {
 
     func jobs() throws -> Response {
         let all = try store.jobs()
-        let positions = JobView.positions(all)
+        let positions = JobView.positions(all.map(QueueEntry.init))
         return json(["jobs": all.reversed().map { JobView($0, position: positions[$0.id], curve: nil) }])
     }
 
     func job(_ id: String) throws -> Response {
         guard let j = try store.job(id) else { throw APIError(.notFound, "no job \(id)") }
-        let positions = JobView.positions(try store.jobs())
+        let positions = JobView.positions(try store.queue())
         return json(JobView(j, position: positions[id], curve: studio.workers.curve(of: id) ?? j.history))
     }
 
@@ -234,7 +234,7 @@ struct API: Sendable {
         case .unknown: throw APIError(.notFound, "no job \(id)")
         case .finished(let j): throw APIError(.conflict, "job \(id) has already \(j.status == .done ? "finished" : j.status.rawValue == "failed" ? "failed" : "been cancelled")")
         case .cancelled(let j):
-            let positions = JobView.positions(try store.jobs())
+            let positions = JobView.positions(try store.queue())
             return json(JobView(j, position: positions[id], curve: nil))
         }
     }

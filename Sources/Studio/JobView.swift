@@ -51,7 +51,7 @@ struct JobView: Encodable {
     }
 
     /// Queue positions per device: running jobs 0, queued ones 1, 2, … in submission order.
-    static func positions(_ jobs: [JobRecord]) -> [String: Int] {
+    static func positions(_ jobs: [QueueEntry]) -> [String: Int] {
         var next: [String: Int] = [:]
         var out: [String: Int] = [:]
         for j in jobs {

@@ -42,6 +42,21 @@ struct JobRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     var isFinished: Bool { status == .done || status == .failed || status == .cancelled }
 }
 
+/// A job's place in the queue's order.
+struct QueueEntry: Sendable {
+    var id: String
+    var status: JobRecord.Status
+    var device: String
+
+    init(id: String, status: JobRecord.Status, device: String) {
+        self.id = id
+        self.status = status
+        self.device = device
+    }
+
+    init(_ j: JobRecord) { self.init(id: j.id, status: j.status, device: j.device) }
+}
+
 /// The loss at one evaluation: the weighted total and each term's weighted value, by name.
 struct LossPoint: Codable, Sendable, Equatable {
     var iteration: Int
@@ -107,6 +122,21 @@ final class Store: Sendable {
     func job(_ id: String) throws -> JobRecord? { try db.read { try JobRecord.fetchOne($0, key: id) } }
     /// Oldest first: the order jobs were submitted, which is the queue's order.
     func jobs() throws -> [JobRecord] { try db.read { try JobRecord.fetchAll($0, sql: "SELECT * FROM job ORDER BY rowid") } }
+
+    /// Every unfinished job's id, status and device, oldest first: all that queue positions need,
+    /// without decoding every job's options and loss curve.
+    func queue() throws -> [QueueEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, status, device FROM job WHERE status IN ('queued', 'running') ORDER BY rowid").map {
+                QueueEntry(id: $0["id"], status: JobRecord.Status(rawValue: $0["status"]) ?? .queued, device: $0["device"])
+            }
+        }
+    }
+
+    /// The queued jobs of one device, oldest first.
+    func queued(device: String) throws -> [JobRecord] {
+        try db.read { try JobRecord.fetchAll($0, sql: "SELECT * FROM job WHERE status = 'queued' AND device = ? ORDER BY rowid", arguments: [device]) }
+    }
 
     /// Changes a job in one transaction; `change` returns false to leave it as it was.
     @discardableResult

@@ -240,9 +240,9 @@ final class Workers: @unchecked Sendable {
 
     /// Publishes `changed` and every other queued job of its device (their positions moved).
     func publishQueue(of device: String, changed: JobRecord) {
-        guard let all = try? store.jobs() else { return }
-        let positions = JobView.positions(all)
-        for j in all where j.id == changed.id || (j.device == device && j.status == .queued) {
+        guard let queue = try? store.queue(), let waiting = try? store.queued(device: device) else { return }
+        let positions = JobView.positions(queue)
+        for j in [changed] + waiting.filter({ $0.id != changed.id }) {
             events.publish(JobMessage(job: JobView(j, position: positions[j.id], curve: nil)))
         }
     }
