@@ -69,8 +69,10 @@ public final class Studio: Sendable {
         do { store = try Store(path: c.dataFolder + "/studio.sqlite") } catch {
             throw EngineError.io("cannot open \(c.dataFolder)/studio.sqlite: \(error)")
         }
-        workers = Workers(store: store, events: events, planner: planner, dataFolder: c.dataFolder, checkpointEvery: c.checkpointEvery)
-        planning = Planning(planner: planner)
+        let weights = WeightsCache()
+        workers = Workers(store: store, events: events, planner: planner, weights: weights, dataFolder: c.dataFolder,
+                          checkpointEvery: c.checkpointEvery)
+        planning = Planning(planner: planner, weights: weights)
     }
 
     /// Puts jobs a previous server left running back in the queue and starts one worker per device.
@@ -147,21 +149,23 @@ public final class Studio: Sendable {
 }
 
 /// `POST /api/plan`: the memory plan of a job before it runs, on a thread of its own with its
-/// own backend per device (the workers' backends are theirs alone).
+/// own backend per device (the workers' backends are theirs alone) and the workers' weights.
 final class Planning: @unchecked Sendable {
     let planner: any RunPlanner
+    let weights: WeightsCache
     private let lock = NSLock()
     private var backends: [String: Backend] = [:]
-    private var weights: [String: ModelWeights] = [:]
 
-    init(planner: any RunPlanner) { self.planner = planner }
+    init(planner: any RunPlanner, weights: WeightsCache) {
+        self.planner = planner
+        self.weights = weights
+    }
 
     func plans(_ arguments: [String], device: String) throws -> [StyleTransfer.Plan] {
         lock.lock()
         defer { lock.unlock() }
         let planned = try planner.plan(arguments)
-        let w = try weights[planned.modelKey] ?? planned.loadWeights()
-        weights[planned.modelKey] = w
+        let w = try weights.weights(for: planned)
         let b = try backends[device] ?? planned.makeBackend()
         backends[device] = b
         let transfer = try StyleTransfer(backend: b, weights: w, options: try planned.transferOptions())

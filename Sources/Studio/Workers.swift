@@ -21,13 +21,13 @@ final class Workers: @unchecked Sendable {
     private var stopping = false
     private var threads: [Thread] = []
     private var live: [String: [LossPoint]] = [:]   // running job → its loss curve so far
-    private let cacheLock = NSLock()
-    private var weightsCache: [String: ModelWeights] = [:]
+    let weights: WeightsCache
     private var finishedThreads = 0
 
-    init(store: Store, events: Events, planner: any RunPlanner, dataFolder: String,
+    init(store: Store, events: Events, planner: any RunPlanner, weights: WeightsCache, dataFolder: String,
          checkpointEvery: Int = 50, previewInterval: Double = 0.5) {
         self.store = store
+        self.weights = weights
         self.events = events
         self.planner = planner
         self.dataFolder = dataFolder
@@ -123,17 +123,6 @@ final class Workers: @unchecked Sendable {
 
     func jobFolder(_ id: String) -> String { dataFolder + "/jobs/" + id }
 
-    private func weights(for planned: any PlannedRun) throws -> ModelWeights {
-        cacheLock.lock()
-        if let w = weightsCache[planned.modelKey] { cacheLock.unlock(); return w }
-        cacheLock.unlock()
-        let w = try planned.loadWeights()
-        cacheLock.lock()
-        weightsCache[planned.modelKey] = w
-        cacheLock.unlock()
-        return w
-    }
-
     private func run(_ job: JobRecord, backend: inout Backend?) {
         let folder = jobFolder(job.id)
         let checkpoint = folder + "/result.ckpt"
@@ -149,7 +138,7 @@ final class Workers: @unchecked Sendable {
         var perIteration: Double?
         do {
             let planned = try planner.plan(arguments)
-            let weights = try self.weights(for: planned)
+            let weights = try self.weights.weights(for: planned)
             if backend == nil { backend = try planned.makeBackend() }
             let options = try planned.transferOptions()
             let inputs = try planned.loadInputs()
