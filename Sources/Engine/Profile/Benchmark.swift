@@ -34,8 +34,7 @@ public struct IterationBenchmark {
             return true
         }
         let times = zip(stamps.dropFirst(), stamps).map { $0 - $1 }.suffix(iterations).sorted()
-        let median = times.isEmpty ? .nan : (times.count % 2 == 1 ? times[times.count / 2]
-                                             : (times[times.count / 2 - 1] + times[times.count / 2]) / 2)
+        let median = Engine.median(times)
         let arch = weights.architecture
         let loss = options.loss
         let styleIdx = try loss.styleLayers.map { try arch.layerIndex($0) }
@@ -127,4 +126,11 @@ public struct OperationBenchmark {
         }
         return rows
     }
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }

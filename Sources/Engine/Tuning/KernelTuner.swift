@@ -171,10 +171,4 @@ public struct KernelTuner {
                                tunedSeconds: kept.isEmpty ? (d.isEmpty ? defaultSeconds : median(d)) : median(t),
                                candidates: trials, date: Date())
     }
-
-    func median(_ v: [Double]) -> Double {
-        guard !v.isEmpty else { return .nan }
-        let s = v.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
 }
