@@ -24,7 +24,11 @@ struct CommonOptions: ParsableArguments {
     var styleLayerWeights: String?
     @Option(parsing: .unconditional, help: "α: weight of the style term; a comma-separated list writes one output per value.")
     var styleWeight = "5"
-    @Option(parsing: .unconditional, help: "β: weight of the total-variation term.") var tvWeight: Float = 1e-8
+    @Option(name: .customLong("tv-weight"), parsing: .unconditional, help: "β: weight of the total-variation term (default: 1e-8; reconstruct: 0, as in the paper).")
+    var tvWeightOption: Float?
+    /// β unless a command has its own default (reconstruct: none, so each layer shows only what it keeps).
+    var tvWeight: Float { tvWeightOption ?? Self.defaultTVWeight }
+    static let defaultTVWeight: Float = 1e-8
     @Option(help: "Total variation: l2, l1 or power:γ.") var tv = "l2"
     @Flag(help: "Subtract each channel's mean before the Gram matrix.") var centeredGram = false
     @Flag(help: "Print the per-kernel profile and the time in setup, iterations and image I/O.") var profile = false
@@ -61,13 +65,13 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    func lossConfig(styleWeight alpha: Float) throws -> LossConfig {
+    func lossConfig(styleWeight alpha: Float, defaultTVWeight: Float = defaultTVWeight) throws -> LossConfig {
         var c = LossConfig()
         c.contentLayer = contentLayer
         c.styleLayers = styleLayers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if let w = styleLayerWeights { c.styleLayerWeights = try numberList(w, option: "--style-layer-weights") }
         c.styleWeight = alpha
-        c.tvWeight = tvWeight
+        c.tvWeight = tvWeightOption ?? defaultTVWeight
         guard let kind = TVKind(parsing: tv) else {
             throw EngineError.invalidArgument("--tv must be l2, l1 or power:γ with γ > 0 (got \"\(tv)\")")
         }

@@ -53,6 +53,18 @@ struct ReconstructCommand: ParsableCommand {
         return runs
     }
 
+    /// How close a result is to its source: PSNR against the resized photograph for content, the
+    /// mean colour against the painting's for style (a texture has no pixel-wise counterpart).
+    func likeness(_ result: RGBImage, _ source: RGBImage, kind: String) -> String {
+        if kind == "content" {
+            return String(format: "PSNR %.2f dB against the source at %d×%d", result.psnr(against: source.resized(width: result.width, height: result.height)), result.width, result.height)
+        }
+        let (a, b) = (result.meanColour, source.meanColour)
+        let worst = zip(a, b).map { abs($0 - $1) }.max()!
+        return String(format: "mean colour %.1f, %.1f, %.1f against the source's %.1f, %.1f, %.1f (largest difference %.1f/255)",
+                      a[0], a[1], a[2], b[0], b[1], b[2], worst)
+    }
+
     func run() throws {
         guarded {
             guard ["content", "style", "both"].contains(from) else {
@@ -92,7 +104,10 @@ struct ReconstructCommand: ParsableCommand {
                 o.seed = try common.seedValue
                 o.maxInputPixels = try common.maxInputPixels
                 o.pooling = try common.poolKind
-                o.loss = try common.lossConfig(styleWeight: r.kind == "style" ? (try common.styleWeights)[0] : 0)
+                // no TV by default, as in the paper: smoothing would hide what a layer keeps, and at
+                // β = 1e-8 the minimiser of the content and TV terms at 256 px is a blurred photograph
+                o.loss = try common.lossConfig(styleWeight: r.kind == "style" ? (try common.styleWeights)[0] : 0,
+                                               defaultTVWeight: 0)
                 o.loss.contentLayer = r.contentLayer
                 o.loss.styleLayers = r.styleLayers
                 o.loss.styleLayerWeights = nil
@@ -108,7 +123,7 @@ struct ReconstructCommand: ParsableCommand {
                 progress.finish()
                 try result.image.writePNG(r.output)
                 grid[rowKinds.firstIndex(of: r.kind)!][r.column] = result.image
-                FileHandle.standardError.write("wrote \(r.output): \(ProgressDisplay.format(result.terms))\n".data(using: .utf8)!)
+                FileHandle.standardError.write("wrote \(r.output): \(ProgressDisplay.format(result.terms)); \(likeness(result.image, r.kind == "content" ? source : styleImage, kind: r.kind))\n".data(using: .utf8)!)
                 if interruptRequested { fail("interrupted; wrote the current image to \(r.output)", code: interruptedStatus) }
             }
             if sweep {

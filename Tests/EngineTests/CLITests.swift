@@ -228,6 +228,23 @@ final class CLITests: FolderTestCase {
         XCTAssertLessThan(style.pixels.reduce(0, +) / Float(style.pixels.count), 250)
     }
 
+    /// A content reconstruction reports its PSNR against the source, a style one its mean colour
+    /// against the painting's; reconstruct has no TV term unless --tv-weight asks for one.
+    func testReconstructReportsLikenessAndHasNoTVByDefault() throws {
+        let args = [Self.astronaut, "-o", path("c.png"), "--model", "random", "--backend", "cpu", "--size", "32", "--iterations", "3"]
+        let content = try cli(["reconstruct", "--layers", "relu1_1"] + args)
+        XCTAssertEqual(content.status, 0, content.stderr)
+        XCTAssertTrue(content.stderr.contains("tv 0.000e+00); PSNR "), content.stderr)
+        XCTAssertTrue(content.stderr.contains(" dB against the source at 32×32"), content.stderr)
+        let smoothed = try cli(["reconstruct", "--layers", "relu1_1", "--tv-weight", "1e-3"] + args)
+        XCTAssertEqual(smoothed.status, 0, smoothed.stderr)
+        XCTAssertFalse(smoothed.stderr.contains("tv 0.000e+00"), smoothed.stderr)
+        let style = try cli(["reconstruct", "--from", "style", "--layers", "relu1_1"] + args)
+        XCTAssertEqual(style.status, 0, style.stderr)
+        XCTAssertTrue(style.stderr.contains("against the source's"), style.stderr)
+        XCTAssertTrue(style.stderr.contains("/255)"), style.stderr)
+    }
+
     func testDevicesListsAtLeastOneDevice() throws {
         let r = try cli(["devices"])
         XCTAssertEqual(r.status, 0, r.stderr)
