@@ -5,7 +5,7 @@ import Engine
 struct OptimizerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "lbfgs or adam.") var optimizer = "lbfgs"
     @Option(parsing: .unconditional, help: "L-BFGS line search: wolfe (strong Wolfe, scale-free) or armijo (backtracking, the first releases' form).")
-    var lineSearch = LBFGS.LineSearch.armijo.rawValue
+    var lineSearch = LBFGS.LineSearch.wolfe.rawValue
     @Option(parsing: .unconditional, help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
     @Option(parsing: .unconditional, help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
 

@@ -223,10 +223,11 @@ final class EndToEndTests: XCTestCase {
     /// - the PNG scores within 0.5 % of the same image clamped to 0…255 but not rounded: the only
     ///   difference is 8-bit rounding, at most 0.5 grey levels per sample (≈0.29 RMS), which moves
     ///   the loss by well under a tenth of a percent at this size;
-    /// - the PNG scores within 5 % of the reported total. Besides rounding, the writer clamps to
+    /// - the PNG scores within 10 % of the reported total. Besides rounding, the writer clamps to
     ///   0…255 while the optimiser is unconstrained, so the few samples it pushes out of range also
-    ///   count; from the content image after 10 evaluations that measured 3 % (81 of 3072 samples
-    ///   out of range), the rounding alone 1e-4.
+    ///   count; from the content image after 10 evaluations that measured 3 % with the Armijo search
+    ///   (81 of 3072 samples out of range) and 7.5 % with the Wolfe search (80 of 3072), the
+    ///   rounding alone 1e-4 and 3e-4.
     func testWrittenImageScoresTheReportedLoss() throws {
         let backend = CPUBackend()
         let o = options(iterations: 10)
@@ -259,7 +260,7 @@ final class EndToEndTests: XCTestCase {
               + "\(outside)/\(lastX.count) samples outside 0…255")
         XCTAssertLessThanOrEqual(relativeDifference(reported, exact.total), 1e-9, "same x, same objective")
         XCTAssertLessThanOrEqual(relativeDifference(clamped.total, quantised.total), 0.005, "8-bit rounding only")
-        XCTAssertLessThanOrEqual(relativeDifference(reported, quantised.total), 0.05, "8-bit rounding and clamping")
+        XCTAssertLessThanOrEqual(relativeDifference(reported, quantised.total), 0.1, "8-bit rounding and clamping")
         XCTAssertEqual(objective.evaluations, 3)
     }
 

@@ -1,17 +1,24 @@
 import Foundation
 
-/// Limited-memory BFGS (Nocedal & Wright, Algorithm 7.4 two-loop recursion) with an Armijo
-/// backtracking safeguard. All vectors live on the backend; only dot products come back.
+/// Limited-memory BFGS (Nocedal & Wright, Algorithm 7.4 two-loop recursion) with one of two
+/// line searches. All vectors live on the backend; only dot products come back.
 ///
-/// Step: the first iteration takes t = min(1, 1/‖g‖₂)·learningRate along −g; later ones t = learningRate
-/// along the quasi-Newton direction. While f(x + t·d) > f(x) + 1e-4·t·gᵀd (Armijo), t moves to the
-/// minimiser of the quadratic through f(x), gᵀd and f(x + t·d), kept within [t/10, t/2].
-/// If the evaluation budget ends inside a line search, the last accepted point is the result.
-/// Curvature pairs with yᵀs ≤ 1e-10 are skipped.
+/// - `.wolfe` (the default): a strong Wolfe search that can lengthen the step as well as shorten
+///   it (`WolfeSearch`). The first step (and the first after a restart) moves the largest pixel by
+///   `firstStepPixels`; later ones start at t = learningRate along the quasi-Newton direction.
+///   Curvature pairs with yᵀs ≤ 1e-10·‖s‖·‖y‖ are skipped, so nothing depends on the loss's scale.
+/// - `.armijo` (the first releases' form): the first iteration takes t = min(1, 1/‖g‖₂)·learningRate
+///   along −g, later ones t = learningRate. While f(x + t·d) > f(x) + 1e-4·t·gᵀd, t moves to the
+///   minimiser of the quadratic through f(x), gᵀd and f(x + t·d), kept within [t/10, t/2].
+///   Curvature pairs with yᵀs ≤ 1e-10 are skipped.
+///
+/// If the evaluation budget ends inside a line search, the last accepted point is the result; a
+/// failed search goes back to it and restarts from steepest descent.
 ///
 /// State at an accepted step (`OptimizerState`): vectors "x", "g", then "s0", "y0", … oldest
-/// first, with scalars "rho0", … and "first" (1 when the next step is scaled as a first one:
-/// at the start, and after a resume whose history was dropped).
+/// first, with scalars "rho0", …, "first" (1 when the next step is scaled as a first one:
+/// at the start, and after a resume whose history was dropped) and "retry" (Wolfe: the factor
+/// on the next first step after failed searches).
 public final class LBFGS: Optimizer {
     /// How a step length is found along the quasi-Newton direction.
     public enum LineSearch: String, CaseIterable, Sendable {
@@ -28,7 +35,7 @@ public final class LBFGS: Optimizer {
     public let history: Int
     public var learningRate: Float = 1
     public var maxBacktracks = 10
-    public var lineSearch = LineSearch.armijo
+    public var lineSearch = LineSearch.wolfe
     /// Wolfe: the first step (and the first after a restart) moves the largest pixel by this
     /// much on the 0–255 scale.
     public var firstStepPixels = 4.0
@@ -61,6 +68,7 @@ public final class LBFGS: Optimizer {
         var evals: Int
         var terms: LossTerms
         var first = true
+        var retryScale = 1.0   // Wolfe: shrinks the first step after searches that failed
         if let r = resume {
             guard let gv = r.vector("g"), gv.count == shape.count else {
                 throw EngineError.io("the checkpoint holds no gradient of \(shape.count) values")
@@ -77,6 +85,7 @@ public final class LBFGS: Optimizer {
             evals = r.evaluations
             terms = r.terms
             first = (r.scalars["first"] ?? 1) != 0
+            retryScale = r.scalars["retry"] ?? 1
         } else {
             evals = 1
             terms = try evaluate(x, g)
@@ -86,6 +95,7 @@ public final class LBFGS: Optimizer {
             var st = OptimizerState(evaluations: acceptedEvals, terms: terms)
             st.vectors = [("x", try backend.download(x)), ("g", try backend.download(g))]
             st.scalars["first"] = first || !withHistory ? 1 : 0
+            st.scalars["retry"] = retryScale
             if withHistory {
                 for i in s.indices {
                     st.vectors.append(("s\(i)", try backend.download(s[i])))
@@ -106,7 +116,6 @@ public final class LBFGS: Optimizer {
         }
         var f = terms.total
         var alpha = [Double](repeating: 0, count: history)
-        var retryScale = 1.0   // Wolfe: shrinks the first step after searches that failed
 
         while evals < iterations {
             // d = −H·g by the two-loop recursion

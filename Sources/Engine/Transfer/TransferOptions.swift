@@ -19,7 +19,7 @@ public struct TransferOptions: Sendable {
     /// Loss-and-gradient evaluations (line-search evaluations included).
     public var iterations = 500
     public var lbfgsHistory = 100
-    public var lineSearch = LBFGS.LineSearch.armijo
+    public var lineSearch = LBFGS.LineSearch.wolfe
     /// nil: 1 for L-BFGS, 10 for Adam.
     public var learningRate: Float?
     public var tolerance: Double?
