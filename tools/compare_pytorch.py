@@ -266,9 +266,11 @@ def gram(torch, f):
 
 
 class TorchObjective:
-    def __init__(self, torch, net: TorchVGG, content, style):
+    def __init__(self, torch, net: TorchVGG, content, style, alpha: float = ALPHA, beta: float = BETA):
         self.torch = torch
         self.net = net
+        self.alpha = alpha
+        self.beta = beta
         with torch.no_grad():
             self.P = net.features(content, {CONTENT_LAYER})[CONTENT_LAYER].clone()
             sf = net.features(style, set(STYLE_LAYERS))
@@ -286,11 +288,11 @@ class TorchObjective:
             g = gram(torch, f[n])
             c = g.shape[0]
             per_layer.append(((g - self.A[n]) ** 2).sum() / (c * c))
-        style = sum(per_layer) * (ALPHA / len(STYLE_LAYERS))
+        style = sum(per_layer) * (self.alpha / len(STYLE_LAYERS))
         dv = x[:, :, 1:, :] - x[:, :, :-1, :]
         dh = x[:, :, :, 1:] - x[:, :, :, :-1]
         tv = (dv ** 2).sum() + (dh ** 2).sum()
-        return content + style + BETA * tv, content, style, tv, per_layer
+        return content + style + self.beta * tv, content, style, tv, per_layer
 
 
 def torch_reference_terms(torch, weights, content, style, x):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-import compare_pytorch as cp  # noqa: E402  (the network, Gram and weights loader)
+import compare_pytorch as cp  # noqa: E402  (the network, objective and weights loader)
 
 
 def load(path: str, longest: int):
@@ -63,20 +63,7 @@ def main(argv=None):
     net = cp.TorchVGG(torch, weights, channels_last=False, dtype=torch.float32)
     content = torch.as_tensor(load(a.content, a.size))
     style = torch.as_tensor(load(a.style, max(content.shape[2:])))
-    with torch.no_grad():
-        P = net.features(content, {cp.CONTENT_LAYER})[cp.CONTENT_LAYER].clone()
-        sf = net.features(style, set(cp.STYLE_LAYERS))
-        A = {n: cp.gram(torch, sf[n]).clone() for n in cp.STYLE_LAYERS}
-    wanted = set(cp.STYLE_LAYERS) | {cp.CONTENT_LAYER}
-
-    def terms(x):
-        f = net.features(x, wanted)
-        fc = f[cp.CONTENT_LAYER]
-        c = ((fc - P) ** 2).sum() / fc.numel()
-        s = sum(((cp.gram(torch, f[n]) - A[n]) ** 2).sum() / A[n].shape[0] ** 2 for n in cp.STYLE_LAYERS)
-        s = s * (a.alpha / len(cp.STYLE_LAYERS))
-        tv = ((x[:, :, 1:, :] - x[:, :, :-1, :]) ** 2).sum() + ((x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2).sum()
-        return c, s, a.beta * tv
+    objective = cp.TorchObjective(torch, net, content, style, alpha=a.alpha, beta=a.beta)
 
     if a.init == "content":
         x = content.clone()
@@ -90,16 +77,15 @@ def main(argv=None):
 
     def closure():
         opt.zero_grad()
-        c, s, tv = terms(x)
-        total = c + s + tv
+        total = objective.terms(x)[0]
         total.backward()
         count[0] += 1
         return total
 
     opt.step(closure)
     with torch.no_grad():
-        c, s, tv = terms(x)
-    print(json.dumps({"total": float(c + s + tv), "content": float(c), "style": float(s), "tv": float(tv),
+        total, c, s, tv, _ = objective.terms(x)
+    print(json.dumps({"total": float(total), "content": float(c), "style": float(s), "tv": float(a.beta * tv),
                       "evaluations": count[0], "torch": torch.__version__}))
 
 
