@@ -70,6 +70,34 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    /// Bounded pixels: clamp is the forward, zeroOutside of the incoming gradient the backward.
+    func testClampBackwardMatchesFiniteDifferences() throws {
+        let cpu = CPUBackend()
+        var rng = SeededRandom(seed: 110)
+        let lower: [Float] = [-100, -110, -120], upper: [Float] = [150, 140, 130]
+        for s in [Shape(3, 3, 3), Shape(3, 4, 5)] {
+            // every sample at least 2 from a bound (h = 0.2 here): none crosses a kink
+            let x = (0..<s.count).map { i -> Float in
+                let c = i / s.plane
+                var v: Float
+                repeat { v = rng.uniform(-200, 200) } while abs(v - lower[c]) < 2 || abs(v - upper[c]) < 2
+                return v
+            }
+            let r = rng.uniformArray(s.count)
+            func clampRef(_ v: [Double]) -> [Double] {
+                v.indices.map { min(max(v[$0], Double(lower[$0 / s.plane])), Double(upper[$0 / s.plane])) }
+            }
+            let y = try cpu.tensor(x, s)
+            try cpu.clamp(y, lower: lower, upper: upper)
+            assertClose(try cpu.download(y), clampRef(x.d), 0, "clamp \(s) forward")
+            let g = try cpu.tensor(r, s)
+            try cpu.zeroOutside(g, of: try cpu.tensor(x, s), lower: lower, upper: upper)
+            let numeric = numericGradient(x) { GradRef.dot(r, clampRef($0)) }
+            assertGradient(try cpu.download(g), numeric, "clamp \(s)")
+            XCTAssertTrue(numeric.contains(0) && numeric.contains { $0 != 0 }, "both sides of the bounds")
+        }
+    }
+
     func testPoolBackwardMatchesFiniteDifferences() throws {
         let cpu = CPUBackend()
         var rng = SeededRandom(seed: 103)

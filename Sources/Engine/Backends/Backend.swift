@@ -68,6 +68,9 @@ public protocol Backend: AnyObject, BackendMemoryModel {
     func sumOfSquares(_ x: Tensor) throws -> Double
     /// Clamps channel c of x to [lower[c], upper[c]].
     func clamp(_ x: Tensor, lower: [Float], upper: [Float]) throws
+    /// Sets g to 0 wherever channel c of x lies outside [lower[c], upper[c]]: given the gradient
+    /// of f at clamp(x), the gradient of f(clamp(x)) at x (`TransferOptions.boundPixels`).
+    func zeroOutside(_ g: Tensor, of x: Tensor, lower: [Float], upper: [Float]) throws
     /// One Adam update of x from gradient g with moments m, v (bias-corrected with step t ≥ 1).
     func adamStep(_ x: Tensor, gradient g: Tensor, m: Tensor, v: Tensor, learningRate: Float,
                   beta1: Float, beta2: Float, epsilon: Float, step t: Int) throws

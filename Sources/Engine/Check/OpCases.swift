@@ -187,6 +187,15 @@ extension OpCase {
             try b.clamp(x, lower: [-100, -110, -120], upper: [150, 140, 130])
             return [try b.download(x)]
         })
+        cases.append(make("zero_outside", "3×9×7", tolerance: 0, seed: next()) { b, r in
+            // x in ±200 against bounds of ±100…150, with some values exactly on a bound (kept)
+            var xv = r.uniformArray(3 * 9 * 7, -200, 200)
+            xv[0] = -100; xv[63] = 140; xv[2 * 63 + 5] = -120
+            let x = try b.tensor(xv, Shape(3, 9, 7))
+            let g = try b.tensor(r.uniformArray(3 * 9 * 7), Shape(3, 9, 7))
+            try b.zeroOutside(g, of: x, lower: [-100, -110, -120], upper: [150, 140, 130])
+            return [try b.download(g)]
+        })
         // (C, image H, W, tile H, W, top, left): inside, overhanging each side, negative, a tile
         // larger than the image, and one wholly outside.
         let tiles: [(Int, Int, Int, Int, Int, Int, Int)] = [

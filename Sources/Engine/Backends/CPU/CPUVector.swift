@@ -43,6 +43,17 @@ extension CPUBackend {
         }
     }
 
+    public func zeroOutside(_ g: Tensor, of x: Tensor, lower: [Float], upper: [Float]) throws {
+        precondition(g.count == x.count)
+        let plane = x.shape.plane, xp = x.cpu, gp = g.cpu
+        timed("zero_outside", .bytes(8.0 * Double(x.count))) {
+            for c in 0..<x.shape.channels {
+                let lo = lower[c], hi = upper[c], o = c * plane
+                for i in o..<(o + plane) where xp[i] < lo || xp[i] > hi { gp[i] = 0 }
+            }
+        }
+    }
+
     public func adamStep(_ x: Tensor, gradient g: Tensor, m: Tensor, v: Tensor, learningRate: Float,
                          beta1: Float, beta2: Float, epsilon: Float, step t: Int) throws {
         let xp = x.cpu, gp = g.cpu, mp = m.cpu, vp = v.cpu

@@ -531,12 +531,24 @@ public final class OpenCLBackend: Backend {
                    work: .bytes(4.0 * Double(x.count)))
     }
 
+    /// Per-channel bounds as the kernels read them: lower[c], upper[c] at 2c, 2c + 1.
+    func channelBounds(_ channels: Int, _ lower: [Float], _ upper: [Float]) throws -> Tensor {
+        let bounds = (0..<channels).flatMap { [lower[$0], upper[$0]] }
+        return try tensor(bounds, Shape(vector: bounds.count))
+    }
+
     public func clamp(_ x: Tensor, lower: [Float], upper: [Float]) throws {
-        var bounds: [Float] = []
-        for c in 0..<x.shape.channels { bounds += [lower[c], upper[c]] }
-        let b = try tensor(bounds, Shape(vector: bounds.count))
+        let b = try channelBounds(x.shape.channels, lower, upper)
         try launch1D("clamp_channels", .vector, x.count,
                      [.buffer(x.cl), .buffer(b.cl), .int(Int32(x.shape.plane)), .int(Int32(x.count))],
+                     work: .bytes(8.0 * Double(x.count)))
+    }
+
+    public func zeroOutside(_ g: Tensor, of x: Tensor, lower: [Float], upper: [Float]) throws {
+        precondition(g.count == x.count)
+        let b = try channelBounds(x.shape.channels, lower, upper)
+        try launch1D("zero_outside_channels", .vector, x.count,
+                     [.buffer(g.cl), .buffer(x.cl), .buffer(b.cl), .int(Int32(x.shape.plane)), .int(Int32(x.count))],
                      work: .bytes(8.0 * Double(x.count)))
     }
 
