@@ -9,7 +9,11 @@ struct OptimizerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
     @Option(parsing: .unconditional, help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
 
-    func apply(to o: inout TransferOptions) throws {
+    @Flag(inversion: .prefixedNo, help: "Optimise the loss of the image as written, clamped to 0…255 (pixels outside get no gradient), rather than of the unclamped image (default: on for reconstruct, off elsewhere, which reproduces earlier runs).")
+    var boundPixels: Bool?
+
+    /// `boundPixelsByDefault`: what --bound-pixels is when neither it nor --no-bound-pixels is given.
+    func apply(to o: inout TransferOptions, boundPixelsByDefault: Bool = false) throws {
         guard let opt = TransferOptions.OptimizerKind(rawValue: optimizer) else {
             throw EngineError.invalidArgument("--optimizer must be lbfgs or adam (got \"\(optimizer)\")")
         }
@@ -20,5 +24,6 @@ struct OptimizerOptions: ParsableArguments {
         o.lineSearch = search
         o.lbfgsHistory = lbfgsHistory
         o.learningRate = learningRate
+        o.boundPixels = boundPixels ?? boundPixelsByDefault
     }
 }

@@ -8,7 +8,8 @@ final class OptimizerTests: XCTestCase {
     /// f(x) = (scale / n) · Σ aᵢ (xᵢ − cᵢ)² on n = 3×8×8 "pixels", aᵢ ∈ [1, 10], cᵢ ∈ [−100, 100],
     /// from x = 0: normalised by the element count, like the content loss.
     private func quadratic(scale: Double, lineSearch: LBFGS.LineSearch, evaluations: Int,
-                           record: ((Double, Double, Double, Double, Double) -> Void)? = nil) throws -> (f0: Double, f: Double) {
+                           record: ((Double, Double, Double, Double, Double) -> Void)? = nil,
+                           bounds: ChannelBounds? = nil, outside: ((Int) -> Void)? = nil) throws -> (f0: Double, f: Double, optimum: Double) {
         let backend = CPUBackend()
         let n = 3 * 8 * 8
         var rng = SeededRandom(seed: 5)
@@ -18,9 +19,14 @@ final class OptimizerTests: XCTestCase {
         let o = LBFGS(backend: backend, history: 10)
         o.lineSearch = lineSearch
         o.onLineSearch = record
+        o.bounds = bounds
+        // the minimiser over the box: c clamped into it
+        let best = c.indices.map { i in bounds.map { Double(min(max(Float(c[i]), $0.lower[i / 64]), $0.upper[i / 64])) } ?? c[i] }
+        let optimum = (0..<n).reduce(0.0) { $0 + scale / Double(n) * a[$1] * (best[$1] - c[$1]) * (best[$1] - c[$1]) }
         var f0 = 0.0
         let terms = try o.minimize(x, iterations: evaluations, evaluate: { x, g in
             let v = try backend.download(x).map(Double.init)
+            if let b = bounds { outside?(v.indices.filter { v[$0] < Double(b.lower[$0 / 64]) || v[$0] > Double(b.upper[$0 / 64]) }.count) }
             var f = 0.0
             var grad = [Float](repeating: 0, count: n)
             for i in 0..<n {
@@ -33,7 +39,24 @@ final class OptimizerTests: XCTestCase {
             if step.evaluation == 1 { f0 = step.terms.total }
             return true
         })
-        return (f0, terms.total)
+        return (f0, terms.total, optimum)
+    }
+
+    /// With bounds (projected L-BFGS), on the 1e-6 quadratic whose optimum lies outside the box
+    /// in 54 of 192 components: every evaluated point is inside the box, and 60 evaluations
+    /// reach the box's optimum (c clamped) to 1e-8 of the starting gap; unbounded, the run
+    /// ends outside it.
+    func testBoundedLBFGSStaysInTheBoxAndFindsItsOptimum() throws {
+        let box = ChannelBounds(lower: [-50, -60, -40], upper: [50, 60, 70])
+        var worst = 0
+        let r = try quadratic(scale: 1e-6, lineSearch: .wolfe, evaluations: 60, bounds: box) { worst = max(worst, $0) }
+        print("bounded 1e-6 quadratic, 60 evaluations: gap \((r.f - r.optimum) / (r.f0 - r.optimum)) of the start, at most \(worst) components outside")
+        XCTAssertEqual(worst, 0, "an evaluated point left the box")
+        XCTAssertGreaterThan(r.optimum, 0, "the box must cut the unconstrained optimum off, or nothing is tested")
+        XCTAssertLessThan(r.f - r.optimum, 1e-8 * (r.f0 - r.optimum))
+        XCTAssertGreaterThanOrEqual(r.f, r.optimum * (1 - 1e-9), "below the box's minimum: a point outside it")
+        let free = try quadratic(scale: 1e-6, lineSearch: .wolfe, evaluations: 60)
+        XCTAssertLessThan(free.f, r.optimum / 2, "unbounded, the run goes below the box's minimum")
     }
 
     /// Scaled by 1e-6 (a shallow layer's content loss is this small against 0–255 pixels), the

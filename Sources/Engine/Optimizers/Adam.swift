@@ -10,6 +10,8 @@ public final class Adam: Optimizer {
     public var epsilon: Float = 1e-8
     public var tolerance: Double?
     public var resume: OptimizerState?
+    /// Projected: x is clamped into the bounds after every step (and at the start).
+    public var bounds: ChannelBounds?
     public var onAccepted: ((AcceptedStep) throws -> Void)?
 
     public init(backend: Backend, learningRate: Float = 10) {
@@ -46,6 +48,7 @@ public final class Adam: Optimizer {
             if let p = previous { st.scalars["previous"] = p }
             return st
         }
+        if let b = bounds { try backend.clamp(x, lower: b.lower, upper: b.upper) }
         var step = done + 1
         while step <= max(iterations, 1) {
             terms = try evaluate(x, g)
@@ -63,6 +66,7 @@ public final class Adam: Optimizer {
             if step == iterations { break }  // the last evaluation's x is the result
             try backend.adamStep(x, gradient: g, m: m, v: v, learningRate: learningRate, beta1: beta1,
                                  beta2: beta2, epsilon: epsilon, step: step)
+            if let b = bounds { try backend.clamp(x, lower: b.lower, upper: b.upper) }
             done = step
             try onAccepted?(AcceptedStep(evaluations: done, stopping: false, capture: capture))
             step += 1

@@ -12,6 +12,12 @@ import Foundation
 ///   minimiser of the quadratic through f(x), gᵀd and f(x + t·d), kept within [t/10, t/2].
 ///   Curvature pairs with yᵀs ≤ 1e-10 are skipped.
 ///
+/// With `bounds` (projected L-BFGS): every trial point is the projection P(x + t·d) onto the
+/// box, so the gradient is always taken inside it and the curvature pairs are those of the
+/// projected points; the line search's slope is that of t ↦ f(P(x + t·d)), ∇fᵀd over the
+/// components that the projection leaves free. A pixel at a bound leaves it as soon as its
+/// gradient points inwards.
+///
 /// If the evaluation budget ends inside a line search, the last accepted point is the result; a
 /// failed search goes back to it and restarts from steepest descent.
 ///
@@ -49,6 +55,7 @@ public final class LBFGS: Optimizer {
     /// Stop when |Δf| / max(|f|, 1) falls below this (nil: run every iteration).
     public var tolerance: Double?
     public var resume: OptimizerState?
+    public var bounds: ChannelBounds?
     public var onAccepted: ((AcceptedStep) throws -> Void)?
 
     public init(backend: Backend, history: Int = 100) {
@@ -64,6 +71,9 @@ public final class LBFGS: Optimizer {
         let d = try backend.makeTensor(shape), xPrev = try backend.makeTensor(shape)
         var s: [Tensor] = [], y: [Tensor] = [], rho: [Double] = []
         var pool: [(Tensor, Tensor)] = []   // recycled history pairs
+        // bounds: the unprojected trial point, and the gradient masked to its free components
+        let unprojected = try bounds.map { _ in try backend.makeTensor(shape) }
+        let free = try bounds.map { _ in try backend.makeTensor(shape) }
 
         var evals: Int
         var terms: LossTerms
@@ -87,6 +97,7 @@ public final class LBFGS: Optimizer {
             first = (r.scalars["first"] ?? 1) != 0
             retryScale = r.scalars["retry"] ?? 1
         } else {
+            if let b = bounds { try backend.clamp(x, lower: b.lower, upper: b.upper) }
             evals = 1
             terms = try evaluate(x, g)
         }
@@ -114,6 +125,16 @@ public final class LBFGS: Optimizer {
                 return terms
             }
         }
+        // bounds: d's components that point out of the box from a bound are set to 0, so that
+        // gᵀd is the slope of t ↦ f(P(x + t·d)) at 0 (x + ε·d with |ε·dᵢ| ≤ 1e-3 decides which)
+        func holdAtBounds(_ d: Tensor) throws {
+            guard let b = bounds, let z = unprojected else { return }
+            let norm = (try backend.sumOfSquares(d)).squareRoot()
+            guard norm > 0 else { return }
+            try backend.copy(x, into: z)
+            try backend.axpy(Float(1e-3 / norm), d, z)
+            try backend.zeroOutside(d, of: z, lower: b.lower, upper: b.upper)
+        }
         var f = terms.total
         var alpha = [Double](repeating: 0, count: history)
 
@@ -133,13 +154,16 @@ public final class LBFGS: Optimizer {
                 try backend.axpy(Float(alpha[i] - beta), s[i], d)
             }
             try backend.scale(d, by: -1)
+            try holdAtBounds(d)
             var gtd = try backend.dot(g, d)
             if !(gtd < 0) {  // not a descent direction: restart from steepest descent
                 s.removeAll(); y.removeAll(); rho.removeAll()
                 try backend.copy(g, into: d)
                 try backend.scale(d, by: -1)
-                gtd = -(try backend.sumOfSquares(g))
+                try holdAtBounds(d)
+                gtd = try backend.dot(g, d)
                 first = true
+                if !(gtd < 0) { break }   // stationary on the box: every free component has g = 0
             }
             var t = Double(learningRate)
             if first {
@@ -160,10 +184,21 @@ public final class LBFGS: Optimizer {
             func trial(_ t: Double) throws {
                 try backend.copy(xPrev, into: x)
                 try backend.axpy(Float(t), d, x)
+                if let b = bounds, let z = unprojected {
+                    try backend.copy(x, into: z)
+                    try backend.clamp(x, lower: b.lower, upper: b.upper)
+                }
                 terms = try evaluate(x, g)
                 evals += 1
                 f = terms.total
                 stop = !(try onStep(OptimizerStep(evaluation: evals, terms: terms)))
+            }
+            // d/dt f(P(xPrev + t·d)) = ∇fᵀd over the components P leaves free
+            func projectedSlope() throws -> Double {
+                guard let b = bounds, let z = unprojected, let m = free else { return try backend.dot(g, d) }
+                try backend.copy(g, into: m)
+                try backend.zeroOutside(m, of: z, lower: b.lower, upper: b.upper)
+                return try backend.dot(m, d)
             }
             var accepted = false
             switch lineSearch {
@@ -171,7 +206,7 @@ public final class LBFGS: Optimizer {
                 var c = WolfeSearch(t: t, f0: fPrev, slope0: gtd, c1: c1, c2: c2)
                 while true {
                     try trial(c.t)
-                    let slope = f.isFinite ? try backend.dot(g, d) : .nan
+                    let slope = f.isFinite ? try projectedSlope() : .nan
                     let next = c.next(f: f, slope: slope)
                     if next == nil { accepted = true; onLineSearch?(c.t, fPrev, gtd, f, slope); break }
                     if stop || evals >= iterations || c.trials >= maxLineSearchEvaluations || !(next! > 0) || !next!.isFinite {

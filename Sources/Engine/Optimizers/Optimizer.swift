@@ -24,6 +24,17 @@ public struct OptimizerState {
     public func vector(_ name: String) -> [Float]? { vectors.first { $0.name == name }?.values }
 }
 
+/// Channel c of x lies in [lower[c], upper[c]].
+public struct ChannelBounds: Sendable {
+    public let lower: [Float], upper: [Float]
+    public init(lower: [Float], upper: [Float]) {
+        self.lower = lower
+        self.upper = upper
+    }
+    /// The network-input range that keeps pixels in 0…255.
+    public static let pixels = ChannelBounds(lower: RGBImage.networkLowerBounds, upper: RGBImage.networkUpperBounds)
+}
+
 /// An accepted step, offered to whoever checkpoints: `capture` downloads the state (costly, so
 /// only on demand); `stopping` is true when the run is about to stop (an interrupt).
 public struct AcceptedStep {
@@ -39,6 +50,9 @@ public struct AcceptedStep {
 /// bit for bit as the run that saved it would have. `onAccepted` sees every accepted step.
 public protocol Optimizer: AnyObject {
     var resume: OptimizerState? { get set }
+    /// Box constraints per channel (`TransferOptions.boundPixels`): every point evaluated lies in
+    /// them (nil: unconstrained).
+    var bounds: ChannelBounds? { get set }
     var onAccepted: ((AcceptedStep) throws -> Void)? { get set }
     func minimize(_ x: Tensor, iterations: Int,
                   evaluate: (Tensor, Tensor) throws -> LossTerms,

@@ -112,6 +112,7 @@ public enum MemoryModel {
         case .lbfgs: e.optimizer = 4 * n * (5 + 2 * options.lbfgsHistory)
         case .adam: e.optimizer = 4 * n * 4
         }
+        if options.boundPixels && options.optimizer == .lbfgs { e.optimizer += 2 * 4 * n }   // LBFGS.bounds' two vectors
         let setup = specs.flatMap { (try? $0.setupImages(height: height, width: width)) ?? [] }
         let largestSetup = setup.map { $0.height * $0.width }.max() ?? 0
         if plan.tile != nil {

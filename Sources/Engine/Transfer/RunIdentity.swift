@@ -67,6 +67,6 @@ extension TransferOptions {
             "loss=\(lossJSON)", "scales=\(resolvedScaleSizes.map(String.init).joined(separator: ","))",
             "scaleIterations=\((0..<resolvedScaleSizes.count).map { String(iterations(atScale: $0, of: resolvedScaleSizes.count)) }.joined(separator: ","))",
             "tile=\(opt(tile))", "memoryLimit=\(opt(memoryLimit))", "preserveColor=\(preserveColor)",
-        ]
+        ] + (boundPixels ? ["boundPixels=true"] : [])   // only when on: earlier runs keep their identity
     }
 }

@@ -332,18 +332,21 @@ public final class StyleTransfer {
     }
 
     func optimizer(_ final: Bool) -> Optimizer {
+        let o: Optimizer
         switch options.optimizer {
         case .lbfgs:
-            let o = LBFGS(backend: backend, history: options.lbfgsHistory)
-            o.learningRate = options.learningRate ?? 1
-            o.tolerance = options.tolerance
-            o.lineSearch = options.lineSearch
-            return o
+            let l = LBFGS(backend: backend, history: options.lbfgsHistory)
+            l.learningRate = options.learningRate ?? 1
+            l.tolerance = options.tolerance
+            l.lineSearch = options.lineSearch
+            o = l
         case .adam:
-            let o = Adam(backend: backend, learningRate: options.learningRate ?? 10)
-            o.tolerance = options.tolerance
-            return o
+            let a = Adam(backend: backend, learningRate: options.learningRate ?? 10)
+            a.tolerance = options.tolerance
+            o = a
         }
+        o.bounds = options.boundPixels ? .pixels : nil
+        return o
     }
 }
 
