@@ -9,7 +9,7 @@ struct OptimizerOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "L-BFGS history size (the main memory lever).") var lbfgsHistory = 100
     @Option(parsing: .unconditional, help: "Step size (default 1 for L-BFGS, 10 for Adam).") var learningRate: Float?
 
-    @Flag(inversion: .prefixedNo, help: "Optimise the loss of the image as written, clamped to 0…255 (pixels outside get no gradient), rather than of the unclamped image (default: on for reconstruct, off elsewhere, which reproduces earlier runs).")
+    @Flag(inversion: .prefixedNo, help: "Keep every image the optimiser evaluates inside 0…255 (projected L-BFGS or Adam), so the loss reported is that of the image written (default: on for reconstruct, off elsewhere, which reproduces earlier runs).")
     var boundPixels: Bool?
 
     /// `boundPixelsByDefault`: what --bound-pixels is when neither it nor --no-bound-pixels is given.
