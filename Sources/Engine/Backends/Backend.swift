@@ -69,7 +69,7 @@ public protocol Backend: AnyObject, BackendMemoryModel {
     /// Clamps channel c of x to [lower[c], upper[c]].
     func clamp(_ x: Tensor, lower: [Float], upper: [Float]) throws
     /// Sets g to 0 wherever channel c of x lies outside [lower[c], upper[c]]: given the gradient
-    /// of f at clamp(x), the gradient of f(clamp(x)) at x (`TransferOptions.boundPixels`).
+    /// of f at clamp(x), the gradient of f(clamp(x)) at x (projected L-BFGS, `LBFGS.bounds`).
     func zeroOutside(_ g: Tensor, of x: Tensor, lower: [Float], upper: [Float]) throws
     /// One Adam update of x from gradient g with moments m, v (bias-corrected with step t ≥ 1).
     func adamStep(_ x: Tensor, gradient g: Tensor, m: Tensor, v: Tensor, learningRate: Float,
