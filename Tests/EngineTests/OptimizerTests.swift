@@ -11,7 +11,7 @@ final class OptimizerTests: XCTestCase {
                            record: ((Double, Double, Double, Double, Double) -> Void)? = nil,
                            bounds: ChannelBounds? = nil, outside: ((Int) -> Void)? = nil) throws -> (f0: Double, f: Double, optimum: Double) {
         let backend = CPUBackend()
-        let n = 3 * 8 * 8
+        let n = 3 * 8 * 8, plane = 8 * 8
         var rng = SeededRandom(seed: 5)
         let a = (0..<n).map { _ in Double(rng.uniform(1, 10)) }
         let c = (0..<n).map { _ in Double(rng.uniform(-100, 100)) }
@@ -21,12 +21,12 @@ final class OptimizerTests: XCTestCase {
         o.onLineSearch = record
         o.bounds = bounds
         // the minimiser over the box: c clamped into it
-        let best = c.indices.map { i in bounds.map { Double(min(max(Float(c[i]), $0.lower[i / 64]), $0.upper[i / 64])) } ?? c[i] }
+        let best = c.indices.map { i in bounds.map { Double(min(max(Float(c[i]), $0.lower[i / plane]), $0.upper[i / plane])) } ?? c[i] }
         let optimum = (0..<n).reduce(0.0) { $0 + scale / Double(n) * a[$1] * (best[$1] - c[$1]) * (best[$1] - c[$1]) }
         var f0 = 0.0
         let terms = try o.minimize(x, iterations: evaluations, evaluate: { x, g in
             let v = try backend.download(x).map(Double.init)
-            if let b = bounds { outside?(v.indices.filter { v[$0] < Double(b.lower[$0 / 64]) || v[$0] > Double(b.upper[$0 / 64]) }.count) }
+            if let b = bounds { outside?(v.indices.filter { v[$0] < Double(b.lower[$0 / plane]) || v[$0] > Double(b.upper[$0 / plane]) }.count) }
             var f = 0.0
             var grad = [Float](repeating: 0, count: n)
             for i in 0..<n {

@@ -160,10 +160,14 @@ public final class LBFGS: Optimizer {
                 s.removeAll(); y.removeAll(); rho.removeAll()
                 try backend.copy(g, into: d)
                 try backend.scale(d, by: -1)
-                try holdAtBounds(d)
-                gtd = try backend.dot(g, d)
                 first = true
-                if !(gtd < 0) { break }   // stationary on the box: every free component has g = 0
+                if bounds == nil {
+                    gtd = -(try backend.sumOfSquares(g))
+                } else {
+                    try holdAtBounds(d)
+                    gtd = try backend.dot(g, d)
+                    if !(gtd < 0) { break }   // stationary on the box: every free component has g = 0
+                }
             }
             var t = Double(learningRate)
             if first {
