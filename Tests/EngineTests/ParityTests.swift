@@ -37,6 +37,28 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// Every work-group size the tuner tries (convWorkGroup 1, 4, 16) runs the convolutions on
+    /// any shape, direct and Winograd: a group that does not divide a layer's width in vectors
+    /// (9×7 has 1 vector of 16) used to fail with CL_INVALID_WORK_GROUP_SIZE.
+    func testEveryConvolutionWorkGroupSizeRunsOnEveryShape() throws {
+        let device = try DeviceInfo.select(nil)
+        let convs = OpCase.all().filter { $0.op.hasPrefix("conv3x3") }
+        for group in [1, 4, 16] {
+            for winograd in [Int.max, 4] {
+                var p = OpenCLBackend.Parameters()
+                p.path = .direct
+                p.convWorkGroup = group
+                p.winogradMinChannels = winograd
+                let backend = try OpenCLBackend(device: device, parameters: p, tuned: false)
+                let results = ParityCheck.run(on: backend, cases: convs)
+                XCTAssertGreaterThan(results.count, 8)
+                for r in results where !r.passed {
+                    XCTFail("convWorkGroup=\(group), winogradMinChannels=\(winograd): " + ParityCheck.format(r))
+                }
+            }
+        }
+    }
+
     /// The CPU backend's fast paths (Winograd F(2×2, 3×3), GEMM + col2im) against its plain
     /// forms, on the same table, with small bands so every shape is split into several.
     func testCPUFastPathsMatchThePlainReference() throws {

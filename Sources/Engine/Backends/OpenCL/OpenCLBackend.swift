@@ -213,6 +213,7 @@ public final class OpenCLBackend: Backend {
         context = try CLContext(device: device, profile: profile)
         if let text = ProcessInfo.processInfo.environment[Self.parametersVariable], !text.isEmpty { try p.apply(text) }
         while p.reduceWorkGroup > device.maxWorkGroupSize && p.reduceWorkGroup > 1 { p.reduceWorkGroup /= 2 }
+        if let w = p.convWorkGroup { p.convWorkGroup = min(w, max(device.maxWorkGroupSize, 1)) }
         path = p.path ?? (kind == .cpu ? .direct : .clblast)
         if p.convWorkGroup == nil && kind == .cpu { p.convWorkGroup = 1 }
         if p.winogradMinChannels == nil { p.winogradMinChannels = kind == .cpu ? 64 : Int.max }
@@ -331,6 +332,15 @@ public final class OpenCLBackend: Backend {
         }
     }
 
+    /// Launches a convolution kernel (direct or Winograd) with convWorkGroup work-items per group
+    /// along x where that divides the launch's width, else its largest divisor that does. OpenCL
+    /// 1.2 rejects a global size that is not a multiple of the local one
+    /// (CL_INVALID_WORK_GROUP_SIZE): convWorkGroup=4 failed on every layer of odd width in vectors.
+    func launchConv(_ kernel: CLKernel, global: [Int], _ args: [KernelArg], work: Profiler.Work) throws {
+        let local = parameters.convWorkGroup.map { [greatestCommonDivisor($0, max(global[0], 1)), 1, 1] }
+        try context.launch(kernel, global: global, local: local, args, work: work)
+    }
+
     /// conv_direct.cl: pad the input, then one work-item per pixel and block of output channels.
     func conv3x3Direct(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) throws {
         let cin = x.shape.channels, h = x.shape.height, w = x.shape.width
@@ -347,8 +357,7 @@ public final class OpenCLBackend: Backend {
                            [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w)),
                             .int(Int32(floats - padded))],
                            work: .bytes(8.0 * Double(padded)))
-        try context.launch(try kernel("conv3x3_direct", .convDirect), global: [(w + vec - 1) / vec, (h + rowsPer - 1) / rowsPer, (cout + ocb - 1) / ocb],
-                           local: parameters.convWorkGroup.map { [$0, 1, 1] },
+        try launchConv(try kernel("conv3x3_direct", .convDirect), global: [(w + vec - 1) / vec, (h + rowsPer - 1) / rowsPer, (cout + ocb - 1) / ocb],
                            [.buffer(xp), .buffer(weight.cl), .buffer((bias ?? weight).cl), .buffer(y.cl),
                             .int(Int32(cin)), .int(Int32(cout)), .int(Int32(h)), .int(Int32(w)), .int(bias == nil ? 0 : 1)],
                            work: .flops(2.0 * Double(cout * cin * 9) * Double(h * w)))
@@ -560,4 +569,11 @@ public final class OpenCLBackend: Backend {
                       .float(beta1), .float(beta2), .float(epsilon), .float(c1), .float(c2), .int(Int32(x.count))],
                      work: .bytes(28.0 * Double(x.count)))
     }
+}
+
+/// The largest integer that divides both `a` and `b` (both positive).
+private func greatestCommonDivisor(_ a: Int, _ b: Int) -> Int {
+    var (a, b) = (a, b)
+    while b != 0 { (a, b) = (b, a % b) }
+    return a
 }

@@ -29,7 +29,6 @@ extension OpenCLBackend {
         let v = try scratchBuffer(floats.v, slot: 0), m = try scratchBuffer(floats.m, slot: 1)
         let xp = try scratchBuffer(floats.padded, slot: 2)
         let vec = l.vector, group = parameters.winogradRows * vec, ocb = parameters.winogradOutputBlock
-        let one = parameters.convWorkGroup.map { [$0, 1, 1] }
         let stride = l.ntStride
         try context.launch(try kernel("winograd_pad", .winograd, vector: vec), global: [l.paddedWidth, l.paddedHeight, cin],
                            [.buffer(x.cl), .buffer(xp), .int(Int32(cin)), .int(Int32(h)), .int(Int32(w)),
@@ -39,7 +38,7 @@ extension OpenCLBackend {
         while ty0 < l.tilesH {
             let rows = min(l.bandRows, l.tilesH - ty0)
             let nt = rows * l.tilesWPad
-            try context.launch(try kernel("winograd_input_f4", .winograd, vector: vec), global: [l.tilesWPad / vec, rows, cin], local: one,
+            try launchConv(try kernel("winograd_input_f4", .winograd, vector: vec), global: [l.tilesWPad / vec, rows, cin],
                                [.buffer(xp), .buffer(v), .int(Int32(cin)), .int(Int32(l.paddedHeight)),
                                 .int(Int32(l.paddedWidth)), .int(Int32(ty0)), .int(Int32(rows)),
                                 .int(Int32(l.tilesWPad)), .int(Int32(stride))],
@@ -50,12 +49,12 @@ extension OpenCLBackend {
                                                 b: v, ldb: stride, bStride: cin * stride, beta: 0,
                                                 c: m, ldc: stride, cStride: cout * stride, batch: 36)
             } else {
-                try context.launch(try kernel("winograd_gemm", .winograd, vector: vec),
-                                   global: [(nt + group - 1) / group, (cout + ocb - 1) / ocb, 36], local: one,
-                                   [.buffer(u), .buffer(v), .buffer(m), .int(Int32(cin)), .int(Int32(cout)), .int(Int32(stride))],
-                                   work: .flops(gemmFlops))
+                try launchConv(try kernel("winograd_gemm", .winograd, vector: vec),
+                               global: [(nt + group - 1) / group, (cout + ocb - 1) / ocb, 36],
+                               [.buffer(u), .buffer(v), .buffer(m), .int(Int32(cin)), .int(Int32(cout)), .int(Int32(stride))],
+                               work: .flops(gemmFlops))
             }
-            try context.launch(try kernel("winograd_output_f4", .winograd, vector: vec), global: [l.tilesWPad / vec, rows, cout], local: one,
+            try launchConv(try kernel("winograd_output_f4", .winograd, vector: vec), global: [l.tilesWPad / vec, rows, cout],
                                [.buffer(m), .buffer((bias ?? weight).cl), .buffer(y.cl), .int(Int32(cout)), .int(Int32(h)),
                                 .int(Int32(w)), .int(Int32(ty0)), .int(Int32(rows)), .int(Int32(l.tilesWPad)),
                                 .int(Int32(stride)), .int(bias == nil ? 0 : 1)],
