@@ -59,6 +59,25 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// A small layer's Winograd GEMM is fitted to its tiles: conv5_1 of a 64×64 image (8×8, 2×2
+    /// tiles) multiplies 8 tiles per position, not the 128 of a full 16-wide, 8-row work-item.
+    /// The parity tests above run these fitted kernels (the table's Winograd shapes have 1 to 3
+    /// tile columns, so 1 to 3 vectors per work-item).
+    func testWinogradGEMMWorkItemsFitSmallLayers() {
+        var p = OpenCLBackend.Parameters()
+        p.convVectorWidth = 16
+        p.winogradRows = 8
+        let small = p.winogradLayout(cin: 512, cout: 512, height: 8, width: 8)
+        XCTAssertEqual([small.vector, small.gemmRows, small.ntStride], [4, 2, 8])
+        let wide = p.winogradLayout(cin: 64, cout: 64, height: 128, width: 128)
+        XCTAssertEqual([wide.vector, wide.gemmRows, wide.ntStride], [16, 8, 1024])
+        let odd = p.winogradLayout(cin: 64, cout: 64, height: 9, width: 7)
+        XCTAssertEqual([odd.vector, odd.gemmRows, odd.ntStride], [4, 3, 12])
+        p.winogradFitVector = false
+        let unfitted = p.winogradLayout(cin: 512, cout: 512, height: 8, width: 8)
+        XCTAssertEqual([unfitted.vector, unfitted.gemmRows, unfitted.ntStride], [16, 8, 128])
+    }
+
     /// The CPU backend's fast paths (Winograd F(2×2, 3×3), GEMM + col2im) against its plain
     /// forms, on the same table, with small bands so every shape is split into several.
     func testCPUFastPathsMatchThePlainReference() throws {

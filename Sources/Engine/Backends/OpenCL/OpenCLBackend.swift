@@ -59,9 +59,11 @@ public final class OpenCLBackend: Backend {
         public var winogradRows = 8
         /// Winograd products by winograd_gemm (`direct`) or by CLBlast SGEMMs (`clblast`); nil: as `path`.
         public var winogradGemm: Path?
-        /// Narrower Winograd vectors for layers with few tile columns: the smallest of 4, 8 and
-        /// 16 (at most convVectorWidth) that holds a tile row, so an 8×8 layer (2 tile columns)
-        /// pads its rows to 4 tiles, not 16. off: every layer uses convVectorWidth.
+        /// Winograd kernels fitted to layers with few tiles: vectors the smallest of 4, 8 and 16
+        /// (at most convVectorWidth) that holds a tile row, so an 8×8 layer (2 tile columns) pads
+        /// its rows to 4 tiles, not 16; and winograd_gemm work-items of no more vectors than a
+        /// band holds, so that layer's 8 tiles are one work-item of 2 vectors, not 8 (32 tiles, 24
+        /// of them zeros). off: every layer uses convVectorWidth and winogradRows.
         public var winogradFitVector = true
         public init() {}
 
@@ -77,6 +79,9 @@ public final class OpenCLBackend: Backend {
             public let tilesH, tilesW, tilesWPad, bandRows, ntStride, paddedHeight, paddedWidth: Int
             /// The vector width (tiles per vector) of this layer's kernels.
             public let vector: Int
+            /// Vectors per winograd_gemm work-item (its WG_ROWS); ntStride is a multiple of
+            /// gemmRows · vector.
+            public let gemmRows: Int
             /// Floats of V, M and the padded input.
             public func scratchFloats(cin: Int, cout: Int) -> (v: Int, m: Int, padded: Int) {
                 (36 * cin * ntStride, 36 * cout * ntStride, cin * paddedHeight * paddedWidth)
@@ -94,10 +99,13 @@ public final class OpenCLBackend: Backend {
             let vec = winogradVector(tilesW: tilesW)
             let tilesWPad = (tilesW + vec - 1) / vec * vec
             let rows = max(1, min(tilesH, winogradBandBudget / max(36 * (cin + cout) * tilesWPad, 1)))
-            let group = winogradRows * vec
+            let bandVectors = rows * tilesWPad / vec
+            let gemmRows = winogradFitVector ? min(winogradRows, bandVectors) : winogradRows
+            let group = gemmRows * vec
             return WinogradLayout(tilesH: tilesH, tilesW: tilesW, tilesWPad: tilesWPad, bandRows: rows,
                                   ntStride: (rows * tilesWPad + group - 1) / group * group,
-                                  paddedHeight: 4 * tilesH + 2, paddedWidth: 4 * tilesWPad + 4, vector: vec)
+                                  paddedHeight: 4 * tilesH + 2, paddedWidth: 4 * tilesWPad + 4, vector: vec,
+                                  gemmRows: gemmRows)
         }
 
         /// Floats of the direct convolution's padded input: C×(H+2)×(W+2) plus slack, since the last
@@ -233,13 +241,14 @@ public final class OpenCLBackend: Backend {
         try self.init(device: try DeviceInfo.select(request), profile: profile)
     }
 
-    /// `vector`: the Winograd kernels' vector width when it is not convVectorWidth (winogradVector).
-    func kernel(_ name: String, _ file: KernelFile, vector: Int? = nil) throws -> CLKernel {
+    /// `vector`, `rows`: the Winograd kernels' vector width and GEMM rows when they are not
+    /// convVectorWidth and winogradRows (fitted to a small layer, see winogradLayout).
+    func kernel(_ name: String, _ file: KernelFile, vector: Int? = nil, rows: Int? = nil) throws -> CLKernel {
         var options = ""
         if file.name == KernelFile.reduce.name { options = "-DREDUCE_WG=\(parameters.reduceWorkGroup)" }
         if file.name == KernelFile.convDirect.name { options = "-DCONV_OCB=\(parameters.convOutputBlock) -DCONV_VEC=\(parameters.convVectorWidth) -DCONV_ROWS=\(parameters.convRows)" }
         if file.name == KernelFile.gram.name { options = "-DGRAM_OCB=\(parameters.gramOutputBlock) -DGRAM_VEC=\(parameters.convVectorWidth) -DGRAM_ROWS=\(parameters.gramRows)" }
-        if file.name == KernelFile.winograd.name { options = "-DWG_OCB=\(parameters.winogradOutputBlock) -DWG_VEC=\(vector ?? parameters.convVectorWidth) -DWG_ROWS=\(parameters.winogradRows)" }
+        if file.name == KernelFile.winograd.name { options = "-DWG_OCB=\(parameters.winogradOutputBlock) -DWG_VEC=\(vector ?? parameters.convVectorWidth) -DWG_ROWS=\(rows ?? parameters.winogradRows)" }
         return try context.kernel(name, in: file, options: options)
     }
 
