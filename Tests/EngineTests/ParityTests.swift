@@ -59,7 +59,7 @@ final class ParityTests: XCTestCase {
         }
     }
 
-    /// A small layer's Winograd GEMM is fitted to its tiles: conv5_1 of a 64×64 image (8×8, 2×2
+    /// A small layer's Winograd GEMM is fitted to its tiles: conv5_1 of a 128×128 image (8×8, 2×2
     /// tiles) multiplies 8 tiles per position, not the 128 of a full 16-wide, 8-row work-item.
     /// The parity tests above run these fitted kernels (the table's Winograd shapes have 1 to 3
     /// tile columns, so 1 to 3 vectors per work-item).
