@@ -56,25 +56,33 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
     const int oc0 = get_global_id(2) * CONV_OCB;
     const int PW = W + 2, PH = H + 2;
     vec_t acc[CONV_ROWS][CONV_OCB];
+    #pragma unroll
     for (int r = 0; r < CONV_ROWS; r++)
+        #pragma unroll
         for (int o = 0; o < CONV_OCB; o++) acc[r][o] = (vec_t)(0.0f);
     // weights of the block: w[(oc·Cin + ic)·9 + k]; channels past Cout repeat the last one.
     // Rows past H read the padded buffer's zero border or slack and are never stored.
     for (int ic = 0; ic < Cin; ic++) {
         __global const float *src = xp + (ic * PH + row0) * PW + x0;
+        #pragma unroll
         for (int k = 0; k < 9; k++) {
             const int ky = k / 3, kx = k - ky * 3;
             vec_t v[CONV_ROWS];
+            #pragma unroll
             for (int r = 0; r < CONV_ROWS; r++) v[r] = VLOAD(0, src + (ky + r) * PW + kx);
+            #pragma unroll
             for (int o = 0; o < CONV_OCB; o++) {
                 const float wk = w[(min(oc0 + o, Cout - 1) * Cin + ic) * 9 + k];
+                #pragma unroll
                 for (int r = 0; r < CONV_ROWS; r++) acc[r][o] = mad((vec_t)(wk), v[r], acc[r][o]);
             }
         }
     }
+    #pragma unroll
     for (int r = 0; r < CONV_ROWS; r++) {
         const int row = row0 + r;
         if (row >= H) break;
+        #pragma unroll
         for (int o = 0; o < CONV_OCB; o++) {
             const int oc = oc0 + o;
             if (oc >= Cout) break;

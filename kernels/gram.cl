@@ -58,22 +58,30 @@ __kernel void gram_direct(__global const float *f, __global float *g, const int 
     const int bi = get_global_id(0), bj = get_global_id(1);
     if (bj < bi || 4 * bj >= C) return;
     __global const float *ri[4], *rj[4];
+    #pragma unroll
     for (int t = 0; t < 4; t++) {
         ri[t] = f + (long)min(4 * bi + t, C - 1) * N;
         rj[t] = f + (long)min(4 * bj + t, C - 1) * N;
     }
     gvec_t acc[4][4];
+    #pragma unroll
     for (int a = 0; a < 4; a++)
+        #pragma unroll
         for (int b = 0; b < 4; b++) acc[a][b] = (gvec_t)(0.0f);
     const int nv = N / GRAM_VEC * GRAM_VEC;
     for (int n = 0; n < nv; n += GRAM_VEC) {
         gvec_t vi[4], vj[4];
+        #pragma unroll
         for (int t = 0; t < 4; t++) { vi[t] = GVLOAD(0, ri[t] + n); vj[t] = GVLOAD(0, rj[t] + n); }
+        #pragma unroll
         for (int a = 0; a < 4; a++)
+            #pragma unroll
             for (int b = 0; b < 4; b++) acc[a][b] = mad(vi[a], vj[b], acc[a][b]);
     }
+    #pragma unroll
     for (int a = 0; a < 4; a++) {
         const int i = 4 * bi + a;
+        #pragma unroll
         for (int b = 0; b < 4; b++) {
             const int j = 4 * bj + b;
             float s = hsum(acc[a][b]);
@@ -96,17 +104,22 @@ __kernel void gram_backward_direct(__global const float *s, __global const float
     const int n0 = get_global_id(0) * GRAM_VEC * GRAM_ROWS;
     const int c0 = get_global_id(1) * GRAM_OCB;
     gvec_t acc[GRAM_ROWS][GRAM_OCB];
+    #pragma unroll
     for (int r = 0; r < GRAM_ROWS; r++)
+        #pragma unroll
         for (int o = 0; o < GRAM_OCB; o++) acc[r][o] = (gvec_t)(0.0f);
     const bool full = n0 + GRAM_ROWS * GRAM_VEC <= N;
     for (int k = 0; k < C; k++) {
         __global const float *row = f + (long)k * N + n0;
         gvec_t v[GRAM_ROWS];
         if (full) {
+            #pragma unroll
             for (int r = 0; r < GRAM_ROWS; r++) v[r] = GVLOAD(0, row + r * GRAM_VEC);
         } else {
+            #pragma unroll
             for (int r = 0; r < GRAM_ROWS; r++) {
                 float lanes[GRAM_VEC];
+                #pragma unroll
                 for (int i = 0; i < GRAM_VEC; i++) {
                     const int n = r * GRAM_VEC + i;
                     lanes[i] = n0 + n < N ? row[n] : 0.0f;
@@ -114,21 +127,26 @@ __kernel void gram_backward_direct(__global const float *s, __global const float
                 v[r] = GVLOAD(0, lanes);
             }
         }
+        #pragma unroll
         for (int o = 0; o < GRAM_OCB; o++) {
             const float sk = s[min(c0 + o, C - 1) * C + k];
+            #pragma unroll
             for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = mad((gvec_t)(sk), v[r], acc[r][o]);
         }
     }
+    #pragma unroll
     for (int o = 0; o < GRAM_OCB; o++) {
         const int c = c0 + o;
         if (c >= C) break;
         __global float *dst = out + (long)c * N + n0;
+        #pragma unroll
         for (int r = 0; r < GRAM_ROWS; r++) {
             if (full) {
                 GVSTORE(GVLOAD(0, dst + r * GRAM_VEC) + alpha * acc[r][o], 0, dst + r * GRAM_VEC);
             } else {
                 float lanes[GRAM_VEC];
                 GVSTORE(acc[r][o], 0, lanes);
+                #pragma unroll
                 for (int i = 0; i < GRAM_VEC && n0 + r * GRAM_VEC + i < N; i++) dst[r * GRAM_VEC + i] += alpha * lanes[i];
             }
         }

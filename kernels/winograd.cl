@@ -107,22 +107,27 @@ __kernel void winograd_input_f4(__global const float *xp, __global float *v, con
     __global const float *base = xp + ((size_t)c * PH + 4 * (ty0 + tr)) * PW + 4 * t0;
     wvec_t e[6][6];   // e[i][s]: row combination i, column s
     wvec_t d[6][6];
+    #pragma unroll
     for (int r = 0; r < 6; r++) {
         wvec_t q0, q1, q2, q3, n0, n1, n2, n3;
         PHASES(base + r * PW, q0, q1, q2, q3);
         PHASES(base + r * PW + 4, n0, n1, n2, n3);
         d[r][0] = q0; d[r][1] = q1; d[r][2] = q2; d[r][3] = q3; d[r][4] = n0; d[r][5] = n1;
     }
+    #pragma unroll
     for (int s = 0; s < 6; s++) {
         wvec_t o[6];
         BT6(d[0][s], d[1][s], d[2][s], d[3][s], d[4][s], d[5][s], o);
+        #pragma unroll
         for (int i = 0; i < 6; i++) e[i][s] = o[i];
     }
     const size_t positionStride = (size_t)C * ntStride;
     __global float *out = v + (size_t)c * ntStride + (size_t)tr * tilesWPad + t0;
+    #pragma unroll
     for (int i = 0; i < 6; i++) {
         wvec_t o[6];
         BT6(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], o);
+        #pragma unroll
         for (int j = 0; j < 6; j++) WVSTORE(o[j], 0, out + (i * 6 + j) * positionStride);
     }
 }
@@ -136,19 +141,26 @@ __kernel void winograd_gemm(__global const float *u, __global const float *v, __
     __global const float *uxi = u + (size_t)xi * Cout * Cin;
     __global const float *vxi = v + (size_t)xi * Cin * ntStride + t0;
     wvec_t acc[WG_ROWS][WG_OCB];
+    #pragma unroll
     for (int r = 0; r < WG_ROWS; r++)
+        #pragma unroll
         for (int o = 0; o < WG_OCB; o++) acc[r][o] = (wvec_t)(0.0f);
     for (int c = 0; c < Cin; c++) {
         wvec_t vv[WG_ROWS];
+        #pragma unroll
         for (int r = 0; r < WG_ROWS; r++) vv[r] = WVLOAD(0, vxi + (size_t)c * ntStride + r * WG_VEC);
+        #pragma unroll
         for (int o = 0; o < WG_OCB; o++) {
             const float uk = uxi[min(oc0 + o, Cout - 1) * Cin + c];
+            #pragma unroll
             for (int r = 0; r < WG_ROWS; r++) acc[r][o] = mad((wvec_t)(uk), vv[r], acc[r][o]);
         }
     }
     __global float *mxi = m + (size_t)xi * Cout * ntStride + t0;
+    #pragma unroll
     for (int o = 0; o < WG_OCB; o++) {
         if (oc0 + o >= Cout) break;
+        #pragma unroll
         for (int r = 0; r < WG_ROWS; r++) WVSTORE(acc[r][o], 0, mxi + (size_t)(oc0 + o) * ntStride + r * WG_VEC);
     }
 }
@@ -177,27 +189,34 @@ __kernel void winograd_output_f4(__global const float *m, __global const float *
     __global const float *src = m + (size_t)o * ntStride + (size_t)tr * tilesWPad + t0;
     // rows: T[a][j] = Σ_i Aᵀ[a][i] M[i][j]
     wvec_t tt[4][6];
+    #pragma unroll
     for (int j = 0; j < 6; j++) {
         wvec_t q[6], r[4];
+        #pragma unroll
         for (int i = 0; i < 6; i++) q[i] = WVLOAD(0, src + (i * 6 + j) * positionStride);
         AT6(q[0], q[1], q[2], q[3], q[4], q[5], r);
+        #pragma unroll
         for (int a = 0; a < 4; a++) tt[a][j] = r[a];
     }
     const float b = useBias ? bias[o] : 0.0f;
     __global float *plane = y + (size_t)o * H * W;
     const int oy = 4 * (ty0 + tr), ox = 4 * t0;
+    #pragma unroll
     for (int a = 0; a < 4; a++) {
         if (oy + a >= H) break;
         wvec_t r[4];
         AT6(tt[a][0], tt[a][1], tt[a][2], tt[a][3], tt[a][4], tt[a][5], r);
         float line[4 * WG_VEC];
+        #pragma unroll
         for (int bb = 0; bb < 4; bb++) {
             float lanes[WG_VEC];
             WVSTORE(r[bb] + (wvec_t)(b), 0, lanes);
+            #pragma unroll
             for (int k = 0; k < WG_VEC; k++) line[4 * k + bb] = lanes[k];
         }
         __global float *dst = plane + (oy + a) * W + ox;
         if (ox + 4 * WG_VEC <= W) {
+            #pragma unroll
             for (int k = 0; k < 4 * WG_VEC; k += 4) vstore4(vload4(0, line + k), 0, dst + k);
         } else {
             for (int k = 0; ox + k < W && k < 4 * WG_VEC; k++) dst[k] = line[k];

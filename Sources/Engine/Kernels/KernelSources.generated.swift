@@ -107,25 +107,33 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
     const int oc0 = get_global_id(2) * CONV_OCB;
     const int PW = W + 2, PH = H + 2;
     vec_t acc[CONV_ROWS][CONV_OCB];
+    #pragma unroll
     for (int r = 0; r < CONV_ROWS; r++)
+        #pragma unroll
         for (int o = 0; o < CONV_OCB; o++) acc[r][o] = (vec_t)(0.0f);
     // weights of the block: w[(oc·Cin + ic)·9 + k]; channels past Cout repeat the last one.
     // Rows past H read the padded buffer's zero border or slack and are never stored.
     for (int ic = 0; ic < Cin; ic++) {
         __global const float *src = xp + (ic * PH + row0) * PW + x0;
+        #pragma unroll
         for (int k = 0; k < 9; k++) {
             const int ky = k / 3, kx = k - ky * 3;
             vec_t v[CONV_ROWS];
+            #pragma unroll
             for (int r = 0; r < CONV_ROWS; r++) v[r] = VLOAD(0, src + (ky + r) * PW + kx);
+            #pragma unroll
             for (int o = 0; o < CONV_OCB; o++) {
                 const float wk = w[(min(oc0 + o, Cout - 1) * Cin + ic) * 9 + k];
+                #pragma unroll
                 for (int r = 0; r < CONV_ROWS; r++) acc[r][o] = mad((vec_t)(wk), v[r], acc[r][o]);
             }
         }
     }
+    #pragma unroll
     for (int r = 0; r < CONV_ROWS; r++) {
         const int row = row0 + r;
         if (row >= H) break;
+        #pragma unroll
         for (int o = 0; o < CONV_OCB; o++) {
             const int oc = oc0 + o;
             if (oc >= Cout) break;
@@ -203,22 +211,30 @@ __kernel void gram_direct(__global const float *f, __global float *g, const int 
     const int bi = get_global_id(0), bj = get_global_id(1);
     if (bj < bi || 4 * bj >= C) return;
     __global const float *ri[4], *rj[4];
+    #pragma unroll
     for (int t = 0; t < 4; t++) {
         ri[t] = f + (long)min(4 * bi + t, C - 1) * N;
         rj[t] = f + (long)min(4 * bj + t, C - 1) * N;
     }
     gvec_t acc[4][4];
+    #pragma unroll
     for (int a = 0; a < 4; a++)
+        #pragma unroll
         for (int b = 0; b < 4; b++) acc[a][b] = (gvec_t)(0.0f);
     const int nv = N / GRAM_VEC * GRAM_VEC;
     for (int n = 0; n < nv; n += GRAM_VEC) {
         gvec_t vi[4], vj[4];
+        #pragma unroll
         for (int t = 0; t < 4; t++) { vi[t] = GVLOAD(0, ri[t] + n); vj[t] = GVLOAD(0, rj[t] + n); }
+        #pragma unroll
         for (int a = 0; a < 4; a++)
+            #pragma unroll
             for (int b = 0; b < 4; b++) acc[a][b] = mad(vi[a], vj[b], acc[a][b]);
     }
+    #pragma unroll
     for (int a = 0; a < 4; a++) {
         const int i = 4 * bi + a;
+        #pragma unroll
         for (int b = 0; b < 4; b++) {
             const int j = 4 * bj + b;
             float s = hsum(acc[a][b]);
@@ -241,17 +257,22 @@ __kernel void gram_backward_direct(__global const float *s, __global const float
     const int n0 = get_global_id(0) * GRAM_VEC * GRAM_ROWS;
     const int c0 = get_global_id(1) * GRAM_OCB;
     gvec_t acc[GRAM_ROWS][GRAM_OCB];
+    #pragma unroll
     for (int r = 0; r < GRAM_ROWS; r++)
+        #pragma unroll
         for (int o = 0; o < GRAM_OCB; o++) acc[r][o] = (gvec_t)(0.0f);
     const bool full = n0 + GRAM_ROWS * GRAM_VEC <= N;
     for (int k = 0; k < C; k++) {
         __global const float *row = f + (long)k * N + n0;
         gvec_t v[GRAM_ROWS];
         if (full) {
+            #pragma unroll
             for (int r = 0; r < GRAM_ROWS; r++) v[r] = GVLOAD(0, row + r * GRAM_VEC);
         } else {
+            #pragma unroll
             for (int r = 0; r < GRAM_ROWS; r++) {
                 float lanes[GRAM_VEC];
+                #pragma unroll
                 for (int i = 0; i < GRAM_VEC; i++) {
                     const int n = r * GRAM_VEC + i;
                     lanes[i] = n0 + n < N ? row[n] : 0.0f;
@@ -259,21 +280,26 @@ __kernel void gram_backward_direct(__global const float *s, __global const float
                 v[r] = GVLOAD(0, lanes);
             }
         }
+        #pragma unroll
         for (int o = 0; o < GRAM_OCB; o++) {
             const float sk = s[min(c0 + o, C - 1) * C + k];
+            #pragma unroll
             for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = mad((gvec_t)(sk), v[r], acc[r][o]);
         }
     }
+    #pragma unroll
     for (int o = 0; o < GRAM_OCB; o++) {
         const int c = c0 + o;
         if (c >= C) break;
         __global float *dst = out + (long)c * N + n0;
+        #pragma unroll
         for (int r = 0; r < GRAM_ROWS; r++) {
             if (full) {
                 GVSTORE(GVLOAD(0, dst + r * GRAM_VEC) + alpha * acc[r][o], 0, dst + r * GRAM_VEC);
             } else {
                 float lanes[GRAM_VEC];
                 GVSTORE(acc[r][o], 0, lanes);
+                #pragma unroll
                 for (int i = 0; i < GRAM_VEC && n0 + r * GRAM_VEC + i < N; i++) dst[r * GRAM_VEC + i] += alpha * lanes[i];
             }
         }
@@ -700,22 +726,27 @@ __kernel void winograd_input_f4(__global const float *xp, __global float *v, con
     __global const float *base = xp + ((size_t)c * PH + 4 * (ty0 + tr)) * PW + 4 * t0;
     wvec_t e[6][6];   // e[i][s]: row combination i, column s
     wvec_t d[6][6];
+    #pragma unroll
     for (int r = 0; r < 6; r++) {
         wvec_t q0, q1, q2, q3, n0, n1, n2, n3;
         PHASES(base + r * PW, q0, q1, q2, q3);
         PHASES(base + r * PW + 4, n0, n1, n2, n3);
         d[r][0] = q0; d[r][1] = q1; d[r][2] = q2; d[r][3] = q3; d[r][4] = n0; d[r][5] = n1;
     }
+    #pragma unroll
     for (int s = 0; s < 6; s++) {
         wvec_t o[6];
         BT6(d[0][s], d[1][s], d[2][s], d[3][s], d[4][s], d[5][s], o);
+        #pragma unroll
         for (int i = 0; i < 6; i++) e[i][s] = o[i];
     }
     const size_t positionStride = (size_t)C * ntStride;
     __global float *out = v + (size_t)c * ntStride + (size_t)tr * tilesWPad + t0;
+    #pragma unroll
     for (int i = 0; i < 6; i++) {
         wvec_t o[6];
         BT6(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], o);
+        #pragma unroll
         for (int j = 0; j < 6; j++) WVSTORE(o[j], 0, out + (i * 6 + j) * positionStride);
     }
 }
@@ -729,19 +760,26 @@ __kernel void winograd_gemm(__global const float *u, __global const float *v, __
     __global const float *uxi = u + (size_t)xi * Cout * Cin;
     __global const float *vxi = v + (size_t)xi * Cin * ntStride + t0;
     wvec_t acc[WG_ROWS][WG_OCB];
+    #pragma unroll
     for (int r = 0; r < WG_ROWS; r++)
+        #pragma unroll
         for (int o = 0; o < WG_OCB; o++) acc[r][o] = (wvec_t)(0.0f);
     for (int c = 0; c < Cin; c++) {
         wvec_t vv[WG_ROWS];
+        #pragma unroll
         for (int r = 0; r < WG_ROWS; r++) vv[r] = WVLOAD(0, vxi + (size_t)c * ntStride + r * WG_VEC);
+        #pragma unroll
         for (int o = 0; o < WG_OCB; o++) {
             const float uk = uxi[min(oc0 + o, Cout - 1) * Cin + c];
+            #pragma unroll
             for (int r = 0; r < WG_ROWS; r++) acc[r][o] = mad((wvec_t)(uk), vv[r], acc[r][o]);
         }
     }
     __global float *mxi = m + (size_t)xi * Cout * ntStride + t0;
+    #pragma unroll
     for (int o = 0; o < WG_OCB; o++) {
         if (oc0 + o >= Cout) break;
+        #pragma unroll
         for (int r = 0; r < WG_ROWS; r++) WVSTORE(acc[r][o], 0, mxi + (size_t)(oc0 + o) * ntStride + r * WG_VEC);
     }
 }
@@ -770,27 +808,34 @@ __kernel void winograd_output_f4(__global const float *m, __global const float *
     __global const float *src = m + (size_t)o * ntStride + (size_t)tr * tilesWPad + t0;
     // rows: T[a][j] = Σ_i Aᵀ[a][i] M[i][j]
     wvec_t tt[4][6];
+    #pragma unroll
     for (int j = 0; j < 6; j++) {
         wvec_t q[6], r[4];
+        #pragma unroll
         for (int i = 0; i < 6; i++) q[i] = WVLOAD(0, src + (i * 6 + j) * positionStride);
         AT6(q[0], q[1], q[2], q[3], q[4], q[5], r);
+        #pragma unroll
         for (int a = 0; a < 4; a++) tt[a][j] = r[a];
     }
     const float b = useBias ? bias[o] : 0.0f;
     __global float *plane = y + (size_t)o * H * W;
     const int oy = 4 * (ty0 + tr), ox = 4 * t0;
+    #pragma unroll
     for (int a = 0; a < 4; a++) {
         if (oy + a >= H) break;
         wvec_t r[4];
         AT6(tt[a][0], tt[a][1], tt[a][2], tt[a][3], tt[a][4], tt[a][5], r);
         float line[4 * WG_VEC];
+        #pragma unroll
         for (int bb = 0; bb < 4; bb++) {
             float lanes[WG_VEC];
             WVSTORE(r[bb] + (wvec_t)(b), 0, lanes);
+            #pragma unroll
             for (int k = 0; k < WG_VEC; k++) line[4 * k + bb] = lanes[k];
         }
         __global float *dst = plane + (oy + a) * W + ox;
         if (ox + 4 * WG_VEC <= W) {
+            #pragma unroll
             for (int k = 0; k < 4 * WG_VEC; k += 4) vstore4(vload4(0, line + k), 0, dst + k);
         } else {
             for (int k = 0; ox + k < W && k < 4 * WG_VEC; k++) dst[k] = line[k];
