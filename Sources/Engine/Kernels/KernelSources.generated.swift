@@ -299,7 +299,6 @@ __kernel void gram_backward_direct(__global const float *s, __global const float
             } else {
                 float lanes[GRAM_VEC];
                 GVSTORE(acc[r][o], 0, lanes);
-                #pragma unroll
                 for (int i = 0; i < GRAM_VEC && n0 + r * GRAM_VEC + i < N; i++) dst[r * GRAM_VEC + i] += alpha * lanes[i];
             }
         }
