@@ -9,6 +9,9 @@
 // Work-items: dim 0 = group of CONV_VEC pixels of a row, dim 1 = group of CONV_ROWS rows, dim 2 =
 // block of CONV_OCB output channels. Each weight loaded serves CONV_ROWS rows. CONV_VEC (4, 8 or
 // 16), CONV_OCB and CONV_ROWS are build options.
+// The fixed-count loops over a work-item's accumulators and private arrays carry
+// #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
+// (a load and a store per multiply-add; README, Performance).
 
 #ifndef CONV_OCB
 #define CONV_OCB 16

@@ -1,6 +1,9 @@
 // Gram matrices. On GPUs the products G = F·Fᵀ/N (N = H·W) and dF += S·F/N run as CLBlast
 // SGEMMs; on CPU devices (PoCL) the two kernels below replace them. Centring (channel_center)
 // is in reduce.cl. GRAM_VEC (4, 8 or 16), GRAM_OCB and GRAM_ROWS are build options.
+// The fixed-count loops over a work-item's accumulators and private arrays carry
+// #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
+// (a load and a store per multiply-add; README, Performance).
 
 #ifndef GRAM_VEC
 #define GRAM_VEC 16

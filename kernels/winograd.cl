@@ -17,6 +17,9 @@
 // vectors of WG_VEC tiles for WG_OCB output channels; per input channel it loads WG_ROWS vectors of
 // V and does WG_OCB broadcast multiply-adds on each. Output channels past Cout repeat the last one
 // and are not stored. WG_VEC (4, 8 or 16), WG_OCB and WG_ROWS are build options.
+// The fixed-count loops over a work-item's accumulators and private arrays carry
+// #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
+// (a load and a store per multiply-add; README, Performance).
 
 #ifndef WG_OCB
 #define WG_OCB 6

@@ -60,6 +60,9 @@ __kernel void bias_fill(__global float *y, __global const float *bias, const int
 // Work-items: dim 0 = group of CONV_VEC pixels of a row, dim 1 = group of CONV_ROWS rows, dim 2 =
 // block of CONV_OCB output channels. Each weight loaded serves CONV_ROWS rows. CONV_VEC (4, 8 or
 // 16), CONV_OCB and CONV_ROWS are build options.
+// The fixed-count loops over a work-item's accumulators and private arrays carry
+// #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
+// (a load and a store per multiply-add; README, Performance).
 
 #ifndef CONV_OCB
 #define CONV_OCB 16
@@ -154,6 +157,9 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
 // Gram matrices. On GPUs the products G = F·Fᵀ/N (N = H·W) and dF += S·F/N run as CLBlast
 // SGEMMs; on CPU devices (PoCL) the two kernels below replace them. Centring (channel_center)
 // is in reduce.cl. GRAM_VEC (4, 8 or 16), GRAM_OCB and GRAM_ROWS are build options.
+// The fixed-count loops over a work-item's accumulators and private arrays carry
+// #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
+// (a load and a store per multiply-add; README, Performance).
 
 #ifndef GRAM_VEC
 #define GRAM_VEC 16
@@ -635,6 +641,9 @@ __kernel void adam(__global float *x, __global const float *g, __global float *m
 // vectors of WG_VEC tiles for WG_OCB output channels; per input channel it loads WG_ROWS vectors of
 // V and does WG_OCB broadcast multiply-adds on each. Output channels past Cout repeat the last one
 // and are not stored. WG_VEC (4, 8 or 16), WG_OCB and WG_ROWS are build options.
+// The fixed-count loops over a work-item's accumulators and private arrays carry
+// #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
+// (a load and a store per multiply-add; README, Performance).
 
 #ifndef WG_OCB
 #define WG_OCB 6
