@@ -605,6 +605,14 @@ class Run:
             if status != "cancelled":
                 raise Failure(f"the page says job {job_id} is cancelled but the API says {status}")
             note(f"job {job_id} cancelled")
+        # The cancel's reply for a running job is written while it still runs; on a busy machine
+        # it can arrive after the WebSocket event that the job ended (seen in CI). Deliver such a
+        # stale copy now, in that order: the queue must keep showing the job as cancelled.
+        b.js("upsertJob(Object.assign({}, state.jobs.get(arguments[0]), {status: 'running'})); renderQueue();", running)
+        shown = b.text(f'.queue-item[data-job="{running}"] .status')
+        if shown != "cancelled":
+            raise Failure(f"a stale reply after the end turned cancelled job {running} into {shown!r} in #queue")
+        note("a stale 'running' copy after the end leaves the job cancelled")
         if b.error_line():
             raise Failure(f"cancel: {b.error_line()}")
 

@@ -424,10 +424,17 @@ function reuse(job) {
 // ---------------------------------------------------------------------------------------------
 // Jobs: the list, updates from the WebSocket, and which job the live panel shows.
 
+// A finished job never becomes queued or running again, so an older copy of it is dropped:
+// replies and WebSocket events can arrive out of order (a cancel's reply, written while the
+// job still ran, may come after the event saying that it ended).
 function upsertJob(job) {
   const existing = state.jobs.get(job.id);
-  state.jobs.set(job.id, existing ? Object.assign(existing, job) : job);
-  return state.jobs.get(job.id);
+  if (!existing) {
+    state.jobs.set(job.id, job);
+    return job;
+  }
+  if (!isActive(existing) && isActive(job)) return existing;
+  return Object.assign(existing, job);
 }
 
 async function refreshJobs() {
