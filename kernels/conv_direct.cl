@@ -12,6 +12,11 @@
 // The fixed-count loops over a work-item's accumulators and private arrays carry
 // #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
 // (a load and a store per multiply-add; README, Performance).
+// MULADD is fma where the device has a fused multiply-add (the host passes -DMULADD=fma, from
+// CL_FP_FMA), else mad, which PoCL compiles to a separate multiply and add.
+#ifndef MULADD
+#define MULADD mad
+#endif
 
 #ifndef CONV_OCB
 #define CONV_OCB 16
@@ -77,7 +82,7 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
             for (int o = 0; o < CONV_OCB; o++) {
                 const float wk = w[(min(oc0 + o, Cout - 1) * Cin + ic) * 9 + k];
                 #pragma unroll
-                for (int r = 0; r < CONV_ROWS; r++) acc[r][o] = mad((vec_t)(wk), v[r], acc[r][o]);
+                for (int r = 0; r < CONV_ROWS; r++) acc[r][o] = MULADD((vec_t)(wk), v[r], acc[r][o]);
             }
         }
     }

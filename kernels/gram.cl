@@ -4,6 +4,11 @@
 // The fixed-count loops over a work-item's accumulators and private arrays carry
 // #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
 // (a load and a store per multiply-add; README, Performance).
+// MULADD is fma where the device has a fused multiply-add (the host passes -DMULADD=fma, from
+// CL_FP_FMA), else mad, which PoCL compiles to a separate multiply and add.
+#ifndef MULADD
+#define MULADD mad
+#endif
 
 #ifndef GRAM_VEC
 #define GRAM_VEC 16
@@ -79,7 +84,7 @@ __kernel void gram_direct(__global const float *f, __global float *g, const int 
         #pragma unroll
         for (int a = 0; a < 4; a++)
             #pragma unroll
-            for (int b = 0; b < 4; b++) acc[a][b] = mad(vi[a], vj[b], acc[a][b]);
+            for (int b = 0; b < 4; b++) acc[a][b] = MULADD(vi[a], vj[b], acc[a][b]);
     }
     #pragma unroll
     for (int a = 0; a < 4; a++) {
@@ -134,7 +139,7 @@ __kernel void gram_backward_direct(__global const float *s, __global const float
         for (int o = 0; o < GRAM_OCB; o++) {
             const float sk = s[min(c0 + o, C - 1) * C + k];
             #pragma unroll
-            for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = mad((gvec_t)(sk), v[r], acc[r][o]);
+            for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = MULADD((gvec_t)(sk), v[r], acc[r][o]);
         }
     }
     #pragma unroll

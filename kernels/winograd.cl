@@ -20,6 +20,11 @@
 // The fixed-count loops over a work-item's accumulators and private arrays carry
 // #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
 // (a load and a store per multiply-add; README, Performance).
+// MULADD is fma where the device has a fused multiply-add (the host passes -DMULADD=fma, from
+// CL_FP_FMA), else mad, which PoCL compiles to a separate multiply and add.
+#ifndef MULADD
+#define MULADD mad
+#endif
 
 #ifndef WG_OCB
 #define WG_OCB 6
@@ -156,7 +161,7 @@ __kernel void winograd_gemm(__global const float *u, __global const float *v, __
         for (int o = 0; o < WG_OCB; o++) {
             const float uk = uxi[min(oc0 + o, Cout - 1) * Cin + c];
             #pragma unroll
-            for (int r = 0; r < WG_ROWS; r++) acc[r][o] = mad((wvec_t)(uk), vv[r], acc[r][o]);
+            for (int r = 0; r < WG_ROWS; r++) acc[r][o] = MULADD((wvec_t)(uk), vv[r], acc[r][o]);
         }
     }
     __global float *mxi = m + (size_t)xi * Cout * ntStride + t0;

@@ -40,7 +40,9 @@ for pass in "${passes[@]}"; do
     # (mad, vstore) whose every lane is initialised (its issue 126). There only races, bounds
     # and the API are checked.
     gpu) profile=gpu; params=""; uninit=1 ;;
-    cpu) profile=cpu; params=""; uninit=0 ;;
+    # fma=on in the cpu pass: PoCL and GPUs report CL_FP_FMA and run the register-blocked kernels
+    # with fma(), Oclgrind does not report it (so the gpu pass runs their mad() form)
+    cpu) profile=cpu; params="fma=on"; uninit=0 ;;
     cpu-winograd) uninit=0; profile=cpu; params="winogradMinChannels=4"; [ -z "${OCLGRIND_CHECK_ONLY:-}" ] && args+=(--only conv3x3) ;;
     gpu-winograd) uninit=0; profile=gpu; params="winogradMinChannels=4"; [ -z "${OCLGRIND_CHECK_ONLY:-}" ] && args+=(--only conv3x3) ;;
     *) echo "oclgrind-check: unknown pass $pass (gpu, cpu, cpu-winograd, gpu-winograd)" >&2; exit 1 ;;

@@ -32,6 +32,7 @@ struct DevicesCommand: ParsableCommand {
             print("  max work-group  \(d.maxWorkGroupSize)")
             print("  version         \(d.version); \(d.openCLCVersion); driver \(d.driverVersion)")
             print("  fp64            \(d.fp64 ? "yes" : "no")")
+            print("  fused mul-add   \(d.fma ? "yes (the register-blocked kernels use fma unless fma=off)" : "no (mad)")")
             switch Result(catching: { try TunedParameters.load(for: d) }) {
             case .success(let t?):
                 print("  tuned           \(t.parameters.isEmpty ? "defaults kept" : t.parameters) (\(String(format: "%.3f → %.3f s/iteration at %d²", t.defaultSeconds, t.tunedSeconds, t.size)); \(TunedParameters.path(for: d)!))")

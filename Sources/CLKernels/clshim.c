@@ -163,7 +163,7 @@ int32_t ns_device_info_get(uint32_t index, ns_device_info *out, ns_error *err) {
     cl_uint cu = 0, clock = 0;
     cl_ulong gmem = 0, lmem = 0, maxalloc = 0;
     size_t wg = 0;
-    cl_device_fp_config fp64 = 0;
+    cl_device_fp_config fp64 = 0, fp32 = 0;
     clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof clock, &clock, NULL);
@@ -172,6 +172,7 @@ int32_t ns_device_info_get(uint32_t index, ns_device_info *out, ns_error *err) {
     clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
     clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
     if (clGetDeviceInfo(d, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL) != CL_SUCCESS) fp64 = 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp32, &fp32, NULL) != CL_SUCCESS) fp32 = 0;
     char ext[8192];
     device_string(d, CL_DEVICE_EXTENSIONS, ext, sizeof ext);
     out->type = type;
@@ -183,6 +184,7 @@ int32_t ns_device_info_get(uint32_t index, ns_device_info *out, ns_error *err) {
     out->max_work_group_size = wg;
     out->fp64 = fp64 != 0 || strstr(ext, "cl_khr_fp64") != NULL;
     out->fp16 = strstr(ext, "cl_khr_fp16") != NULL;
+    out->fma32 = (fp32 & CL_FP_FMA) != 0;
     return ok(err);
 }
 

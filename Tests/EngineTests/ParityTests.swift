@@ -59,6 +59,32 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// Both multiply-add forms of the register-blocked kernels (fma() where the device reports
+    /// CL_FP_FMA, the default there, and mad()) pass the direct convolution, Winograd and Gram
+    /// cases; the default follows the device.
+    func testBothMultiplyAddFormsMatchTheReference() throws {
+        let device = try DeviceInfo.select(nil)
+        XCTAssertEqual(try OpenCLBackend(device: device, tuned: false).parameters.fma, device.fma)
+        var options = OpenCLBackend.Parameters()
+        for f in [KernelFile.convDirect, .gram, .winograd, .reduce] {
+            options.fma = true
+            XCTAssertEqual(options.buildOptions(f).contains("-DMULADD=fma"), f.name != KernelFile.reduce.name, f.name)
+            options.fma = false
+            XCTAssertFalse(options.buildOptions(f).contains("MULADD"), f.name)
+        }
+        let cases = OpCase.all().filter { c in ["conv3x3", "winograd", "gram"].contains { c.op.contains($0) } }
+        for fma in [true, false] where fma == false || device.fma {
+            var p = OpenCLBackend.Parameters()
+            p.path = .direct
+            p.winogradMinChannels = 4
+            p.fma = fma
+            let backend = try OpenCLBackend(device: device, parameters: p, tuned: false)
+            let results = ParityCheck.run(on: backend, cases: cases)
+            XCTAssertGreaterThan(results.count, 8)
+            for r in results where !r.passed { XCTFail("fma=\(fma): " + ParityCheck.format(r)) }
+        }
+    }
+
     /// A small layer's Winograd GEMM is fitted to its tiles: conv5_1 of a 128×128 image (8×8, 2×2
     /// tiles) multiplies 8 tiles per position, not the 128 of a full 16-wide, 8-row work-item.
     /// The parity tests above run these fitted kernels (the table's Winograd shapes have 1 to 3

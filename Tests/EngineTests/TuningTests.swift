@@ -87,6 +87,7 @@ final class TuningTests: XCTestCase {
         let d = try DeviceInfo.select(nil)
         let s = KernelTuner.searched(try OpenCLBackend(device: d, tuned: false))
         XCTAssertEqual(s["convRows"], "4")
+        XCTAssertEqual(s["fma"], d.fma ? "on" : "off")
         XCTAssertEqual(KernelTuner.merge(s, "convRows=2,convOutputBlock=8")["convRows"], "2")
         var p = OpenCLBackend.Parameters()
         XCTAssertNoThrow(try p.apply(KernelTuner.text(s)), "what the tuner writes, the backend reads")

@@ -50,6 +50,7 @@ typedef struct ns_device_info {
     uint64_t max_work_group_size;
     int32_t fp64;                   // 1 when the device reports double precision
     int32_t fp16;
+    int32_t fma32;                  // 1 when single precision has a fused multiply-add (CL_FP_FMA)
 } ns_device_info;
 
 typedef struct ns_context ns_context; // context + device + in-order queue

@@ -63,6 +63,11 @@ __kernel void bias_fill(__global float *y, __global const float *bias, const int
 // The fixed-count loops over a work-item's accumulators and private arrays carry
 // #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
 // (a load and a store per multiply-add; README, Performance).
+// MULADD is fma where the device has a fused multiply-add (the host passes -DMULADD=fma, from
+// CL_FP_FMA), else mad, which PoCL compiles to a separate multiply and add.
+#ifndef MULADD
+#define MULADD mad
+#endif
 
 #ifndef CONV_OCB
 #define CONV_OCB 16
@@ -128,7 +133,7 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
             for (int o = 0; o < CONV_OCB; o++) {
                 const float wk = w[(min(oc0 + o, Cout - 1) * Cin + ic) * 9 + k];
                 #pragma unroll
-                for (int r = 0; r < CONV_ROWS; r++) acc[r][o] = mad((vec_t)(wk), v[r], acc[r][o]);
+                for (int r = 0; r < CONV_ROWS; r++) acc[r][o] = MULADD((vec_t)(wk), v[r], acc[r][o]);
             }
         }
     }
@@ -160,6 +165,11 @@ __kernel void conv3x3_direct(__global const float *xp, __global const float *w,
 // The fixed-count loops over a work-item's accumulators and private arrays carry
 // #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
 // (a load and a store per multiply-add; README, Performance).
+// MULADD is fma where the device has a fused multiply-add (the host passes -DMULADD=fma, from
+// CL_FP_FMA), else mad, which PoCL compiles to a separate multiply and add.
+#ifndef MULADD
+#define MULADD mad
+#endif
 
 #ifndef GRAM_VEC
 #define GRAM_VEC 16
@@ -235,7 +245,7 @@ __kernel void gram_direct(__global const float *f, __global float *g, const int 
         #pragma unroll
         for (int a = 0; a < 4; a++)
             #pragma unroll
-            for (int b = 0; b < 4; b++) acc[a][b] = mad(vi[a], vj[b], acc[a][b]);
+            for (int b = 0; b < 4; b++) acc[a][b] = MULADD(vi[a], vj[b], acc[a][b]);
     }
     #pragma unroll
     for (int a = 0; a < 4; a++) {
@@ -290,7 +300,7 @@ __kernel void gram_backward_direct(__global const float *s, __global const float
         for (int o = 0; o < GRAM_OCB; o++) {
             const float sk = s[min(c0 + o, C - 1) * C + k];
             #pragma unroll
-            for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = mad((gvec_t)(sk), v[r], acc[r][o]);
+            for (int r = 0; r < GRAM_ROWS; r++) acc[r][o] = MULADD((gvec_t)(sk), v[r], acc[r][o]);
         }
     }
     #pragma unroll
@@ -644,6 +654,11 @@ __kernel void adam(__global float *x, __global const float *g, __global float *m
 // The fixed-count loops over a work-item's accumulators and private arrays carry
 // #pragma unroll: PoCL leaves such loops rolled, and the accumulators then live on the stack
 // (a load and a store per multiply-add; README, Performance).
+// MULADD is fma where the device has a fused multiply-add (the host passes -DMULADD=fma, from
+// CL_FP_FMA), else mad, which PoCL compiles to a separate multiply and add.
+#ifndef MULADD
+#define MULADD mad
+#endif
 
 #ifndef WG_OCB
 #define WG_OCB 6
@@ -780,7 +795,7 @@ __kernel void winograd_gemm(__global const float *u, __global const float *v, __
         for (int o = 0; o < WG_OCB; o++) {
             const float uk = uxi[min(oc0 + o, Cout - 1) * Cin + c];
             #pragma unroll
-            for (int r = 0; r < WG_ROWS; r++) acc[r][o] = mad((wvec_t)(uk), vv[r], acc[r][o]);
+            for (int r = 0; r < WG_ROWS; r++) acc[r][o] = MULADD((wvec_t)(uk), vv[r], acc[r][o]);
         }
     }
     __global float *mxi = m + (size_t)xi * Cout * ntStride + t0;

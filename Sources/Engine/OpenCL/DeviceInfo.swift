@@ -22,6 +22,9 @@ public struct DeviceInfo: Codable, Sendable {
     public let maxWorkGroupSize: Int
     public let fp64: Bool
     public let fp16: Bool
+    /// Single precision has a fused multiply-add in hardware (CL_FP_FMA): the register-blocked
+    /// kernels then use fma() for their multiply-adds (MULADD), else mad().
+    public let fma: Bool
 
     init(index: Int, raw: ns_device_info) {
         self.index = index
@@ -45,6 +48,7 @@ public struct DeviceInfo: Codable, Sendable {
         maxWorkGroupSize = Int(raw.max_work_group_size)
         fp64 = raw.fp64 != 0
         fp16 = raw.fp16 != 0
+        fma = raw.fma32 != 0
     }
 
     /// Every device on every platform. Throws when no OpenCL platform is installed.

@@ -42,6 +42,9 @@ public struct KernelTuner {
         var g: [Group] = []
         g.append(Group(name: "path", candidates: ["path=direct", "path=clblast"]))
         g.append(Group(name: "winograd", candidates: ["winogradMinChannels=64", "winogradMinChannels=128", "winogradMinChannels=off"]))
+        if device.fma {
+            g.append(Group(name: "multiply-add", candidates: ["fma=on", "fma=off"]))
+        }
         g.append(Group(name: "vector width", candidates: ["convVectorWidth=16", "convVectorWidth=8"]))
         g.append(Group(name: "winograd blocking", candidates: [
             "winogradOutputBlock=3,winogradRows=8", "winogradOutputBlock=2,winogradRows=8", "winogradOutputBlock=4,winogradRows=4",
@@ -114,6 +117,7 @@ public struct KernelTuner {
             "reduceWorkGroup": String(p.reduceWorkGroup), "reduceGroups": String(p.reduceGroups),
         ]
         if let w = p.convWorkGroup { d["convWorkGroup"] = String(w) }
+        if let f = p.fma { d["fma"] = f ? "on" : "off" }
         return d
     }
 
