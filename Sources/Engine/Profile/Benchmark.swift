@@ -100,6 +100,10 @@ public struct OperationBenchmark {
                 try time("relu", "\(layer.name) \(lastC)×\(h)×\(w)", bytes: 8.0 * Double(x.count)) {
                     try backend.relu(x, into: x)
                 }
+                let dy = try backend.tensor(rng.uniformArray(lastC * h * w, -1, 1), Shape(lastC, h, w))
+                try time("relu_backward", "\(layer.name) \(lastC)×\(h)×\(w)", bytes: 12.0 * Double(x.count)) {
+                    try backend.reluBackward(dy, output: x, into: dy)   // in place, as the network runs it
+                }
                 if ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"].contains(layer.name) {
                     let g = try backend.makeTensor(1, lastC, lastC)
                     try time("gram", "\(layer.name) \(lastC)×\(h)×\(w)", flops: 2.0 * Double(lastC * lastC) * Double(h * w)) {
