@@ -18,7 +18,8 @@ Workload (identical on both sides):
 
 Our side runs in the same process tree, interleaved per size:
 ``neural-style bench iterations --sizes S --backend cpu --model random --iterations N
---warmup W --json`` (and ``--backend opencl`` with --opencl).
+--warmup W --json`` (and ``--backend opencl`` with --opencl; with --opencl-untuned also
+NEURAL_STYLE_TUNING=off, the shipped defaults beside the tuned file).
 
 Usage:
     python3 tools/compare_pytorch.py                       # sizes 128,256,512, 2 threads
@@ -427,6 +428,10 @@ def as_float(v):
 
 
 def ours_run(binary, backend, size, iterations, warmup, model, env, device):
+    """One `bench iterations` run; backend "opencl-untuned" is the OpenCL backend with
+    NEURAL_STYLE_TUNING=off (the shipped defaults, not the device's file from `tune`)."""
+    if backend == "opencl-untuned":
+        backend, env = "opencl", dict(env, NEURAL_STYLE_TUNING="off")
     cmd = [str(binary), "bench", "iterations", "--sizes", str(size), "--backend", backend,
            "--model", model, "--iterations", str(iterations), "--warmup", str(warmup), "--json"]
     if device and backend == "opencl":
@@ -486,6 +491,9 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=1, help="repeat each torch/ours pair R times; medians of medians (default 1)")
     ap.add_argument("--binary", default=str(ROOT / ".build/release/neural-style"), help="neural-style binary")
     ap.add_argument("--opencl", action="store_true", help="also run ours with --backend opencl")
+    ap.add_argument("--opencl-untuned", action="store_true",
+                    help="also run ours with --backend opencl and NEURAL_STYLE_TUNING=off: the shipped defaults "
+                         "beside --opencl's tuned parameters (after `neural-style tune`)")
     ap.add_argument("--device", help="OpenCL device for ours (passed as --device)")
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
                     help="torch activations and weights in channels-last memory format (default on)")
@@ -570,7 +578,7 @@ def main(argv=None):
         check_ok = torch_check(torch, weights, args.channels_last)
     net = TorchVGG(torch, weights, args.channels_last, torch.float32)
 
-    backends = ["cpu"] + (["opencl"] if args.opencl else [])
+    backends = ["cpu"] + (["opencl"] if args.opencl else []) + (["opencl-untuned"] if args.opencl_untuned else [])
     results = []
     failures = []
     for size in sizes:
@@ -644,17 +652,17 @@ def print_size(row, backends, rounds):
     size = row["size"]
     print(f"\nsize {size}x{size}: {row['gflopPerIteration']:.2f} GFLOP/iteration"
           + (f", median of {rounds} rounds" if rounds > 1 else ""))
-    print(f"  {'':12}{'s/iter':>10}{'min':>10}{'ours/torch':>12}{'GFLOP/s':>10}{'peak RSS':>11}{'peak dev':>11}")
+    print(f"  {'':20}{'s/iter':>10}{'min':>10}{'ours/torch':>12}{'GFLOP/s':>10}{'peak RSS':>11}{'peak dev':>11}")
     t = row["torch"]
-    print(f"  {'torch':12}{t['medianSeconds']:>10.4f}{t['minSeconds']:>10.4f}{'1.00':>12}{t['gflops']:>10.1f}"
+    print(f"  {'torch':20}{t['medianSeconds']:>10.4f}{t['minSeconds']:>10.4f}{'1.00':>12}{t['gflops']:>10.1f}"
           f"{fmt_bytes(t['peakRSSBytes'] or t['ruMaxRSSBytes']):>11}{'-':>11}"
           + (f"   (torch RSS before the run: {fmt_bytes(t['rssBeforeBytes'])})" if t.get("rssBeforeBytes") else ""))
     for b in backends:
         o = row[b]
         if o is None:
-            print(f"  {'ours ' + b:12}  failed (see warnings)")
+            print(f"  {'ours ' + b:20}  failed (see warnings)")
             continue
-        print(f"  {'ours ' + b:12}{o['medianSeconds']:>10.4f}{o['minSeconds']:>10.4f}{o['ratioToTorch']:>12.2f}"
+        print(f"  {'ours ' + b:20}{o['medianSeconds']:>10.4f}{o['minSeconds']:>10.4f}{o['ratioToTorch']:>12.2f}"
               f"{o['gflops']:>10.1f}{fmt_bytes(o['peakHostBytes']):>11}"
               f"{fmt_bytes(o['peakDeviceBytes']) if o['peakDeviceBytes'] else '-':>11}")
 
