@@ -154,7 +154,7 @@ extension CPUBackend {
             parallel(x.count) { r in
                 @inline(__always) func step<L: FloatLanes>(_ i: Int, _: L.Type) { L.load(xp + i).relu().store(yp + i) }
                 let o = r.lowerBound
-                forEachLane(r.count, wide: { step(o + $0, SIMD16<Float>.self) }, narrow: { step(o + $0, Float.self) })
+                forEachLane(r.count, wide: { step(o + $0, SIMD4<Float>.self) }, narrow: { step(o + $0, Float.self) })
             }
         }
     }
@@ -168,7 +168,7 @@ extension CPUBackend {
                     L.load(gp + i).wherePositive(L.load(yp + i)).store(dp + i)
                 }
                 let o = r.lowerBound
-                forEachLane(r.count, wide: { step(o + $0, SIMD16<Float>.self) }, narrow: { step(o + $0, Float.self) })
+                forEachLane(r.count, wide: { step(o + $0, SIMD4<Float>.self) }, narrow: { step(o + $0, Float.self) })
             }
         }
     }

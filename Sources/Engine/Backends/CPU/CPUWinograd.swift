@@ -101,22 +101,30 @@ extension CPUBackend {
     private func splitPhases(_ padded: UnsafeMutablePointer<Float>, m: Int, span: Int, into p: UnsafeMutablePointer<Float>) {
         if m == 2 {
             let p0 = p, p1 = p + span
-            for t in 0..<span { p0[t] = padded[2 * t]; p1[t] = padded[2 * t + 1] }
+            forEachLane(span, wide: { t in
+                let (e, o) = deinterleave2(.load(padded + 2 * t), .load(padded + 2 * t + 4))
+                e.store(p0 + t); o.store(p1 + t)
+            }, narrow: { t in p0[t] = padded[2 * t]; p1[t] = padded[2 * t + 1] })
         } else {
             let p0 = p, p1 = p + span, p2 = p + 2 * span, p3 = p + 3 * span
-            for t in 0..<span {
+            forEachLane(span, wide: { t in
+                let q = padded + 4 * t
+                let (a, b, c, d) = transpose4(.load(q), .load(q + 4), .load(q + 8), .load(q + 12))
+                a.store(p0 + t); b.store(p1 + t); c.store(p2 + t); d.store(p3 + t)
+            }, narrow: { t in
                 p0[t] = padded[4 * t]; p1[t] = padded[4 * t + 1]; p2[t] = padded[4 * t + 2]; p3[t] = padded[4 * t + 3]
-            }
+            })
         }
     }
 
     /// F(2, 3) Bᵀ over four rows r_0…r_3 (each `count` floats apart): r0 − r2, r1 + r2, r2 − r1, r1 − r3.
     @inline(__always)
     private func winogradRows2(_ r: UnsafeMutablePointer<Float>, count n: Int, into c: UnsafeMutablePointer<Float>) {
-        for q in 0..<n {
-            let d0 = r[q], d1 = r[n + q], d2 = r[2 * n + q], d3 = r[3 * n + q]
-            c[q] = d0 - d2; c[n + q] = d1 + d2; c[2 * n + q] = d2 - d1; c[3 * n + q] = d1 - d3
+        @inline(__always) func step<L: FloatLanes>(_ q: Int, _: L.Type) {
+            let d0 = L.load(r + q), d1 = L.load(r + n + q), d2 = L.load(r + 2 * n + q), d3 = L.load(r + 3 * n + q)
+            (d0 - d2).store(c + q); (d1 + d2).store(c + n + q); (d2 - d1).store(c + 2 * n + q); (d1 - d3).store(c + 3 * n + q)
         }
+        forEachLane(n, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// F(2, 3) Bᵀ along a row whose columns are split into even E and odd O phases
@@ -125,25 +133,28 @@ extension CPUBackend {
     private func winogradInputColumns2(even e: UnsafeMutablePointer<Float>, odd o: UnsafeMutablePointer<Float>, count: Int,
                                        into v: UnsafeMutablePointer<Float>, stride: Int) {
         let v0 = v, v1 = v + stride, v2 = v + 2 * stride, v3 = v + 3 * stride
-        for t in 0..<count {
-            let d0 = e[t], d1 = o[t], d2 = e[t + 1], d3 = o[t + 1]
-            v0[t] = d0 - d2; v1[t] = d1 + d2; v2[t] = d2 - d1; v3[t] = d1 - d3
+        @inline(__always) func step<L: FloatLanes>(_ t: Int, _: L.Type) {
+            let d0 = L.load(e + t), d1 = L.load(o + t), d2 = L.load(e + t + 1), d3 = L.load(o + t + 1)
+            (d0 - d2).store(v0 + t); (d1 + d2).store(v1 + t); (d2 - d1).store(v2 + t); (d1 - d3).store(v3 + t)
         }
+        forEachLane(count, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// F(4, 3) Bᵀ over six rows r_0…r_5 (each `count` floats apart).
     @inline(__always)
     private func winogradRows4(_ r: UnsafeMutablePointer<Float>, count n: Int, into c: UnsafeMutablePointer<Float>) {
-        for q in 0..<n {
-            let d0 = r[q], d1 = r[n + q], d2 = r[2 * n + q], d3 = r[3 * n + q], d4 = r[4 * n + q], d5 = r[5 * n + q]
+        @inline(__always) func step<L: FloatLanes>(_ q: Int, _: L.Type) {
+            let d0 = L.load(r + q), d1 = L.load(r + n + q), d2 = L.load(r + 2 * n + q)
+            let d3 = L.load(r + 3 * n + q), d4 = L.load(r + 4 * n + q), d5 = L.load(r + 5 * n + q)
             let s12 = d1 + d2, s34 = d3 + d4, a12 = d1 - d2, a43 = d4 - d3, a13 = d1 - d3, a42 = d4 - d2
-            c[q] = 4 * d0 - 5 * d2 + d4
-            c[n + q] = s34 - 4 * s12
-            c[2 * n + q] = 4 * a12 + a43
-            c[3 * n + q] = a42 - 2 * a13
-            c[4 * n + q] = a42 + 2 * a13
-            c[5 * n + q] = 4 * d1 - 5 * d3 + d5
+            (4 * d0 - 5 * d2 + d4).store(c + q)
+            (s34 - 4 * s12).store(c + n + q)
+            (4 * a12 + a43).store(c + 2 * n + q)
+            (a42 - 2 * a13).store(c + 3 * n + q)
+            (a42 + 2 * a13).store(c + 4 * n + q)
+            (4 * d1 - 5 * d3 + d5).store(c + 5 * n + q)
         }
+        forEachLane(n, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// F(4, 3) Bᵀ along a row split into four phases P_0…P_3 (`span` floats apart); tile t's
@@ -153,16 +164,18 @@ extension CPUBackend {
                                        into v: UnsafeMutablePointer<Float>, stride: Int) {
         let p0 = p, p1 = p + span, p2 = p + 2 * span, p3 = p + 3 * span
         let v0 = v, v1 = v + stride, v2 = v + 2 * stride, v3 = v + 3 * stride, v4 = v + 4 * stride, v5 = v + 5 * stride
-        for t in 0..<count {
-            let d0 = p0[t], d1 = p1[t], d2 = p2[t], d3 = p3[t], d4 = p0[t + 1], d5 = p1[t + 1]
+        @inline(__always) func step<L: FloatLanes>(_ t: Int, _: L.Type) {
+            let d0 = L.load(p0 + t), d1 = L.load(p1 + t), d2 = L.load(p2 + t)
+            let d3 = L.load(p3 + t), d4 = L.load(p0 + t + 1), d5 = L.load(p1 + t + 1)
             let s12 = d1 + d2, s34 = d3 + d4, a12 = d1 - d2, a43 = d4 - d3, a13 = d1 - d3, a42 = d4 - d2
-            v0[t] = 4 * d0 - 5 * d2 + d4
-            v1[t] = s34 - 4 * s12
-            v2[t] = 4 * a12 + a43
-            v3[t] = a42 - 2 * a13
-            v4[t] = a42 + 2 * a13
-            v5[t] = 4 * d1 - 5 * d3 + d5
+            (4 * d0 - 5 * d2 + d4).store(v0 + t)
+            (s34 - 4 * s12).store(v1 + t)
+            (4 * a12 + a43).store(v2 + t)
+            (a42 - 2 * a13).store(v3 + t)
+            (a42 + 2 * a13).store(v4 + t)
+            (4 * d1 - 5 * d3 + d5).store(v5 + t)
         }
+        forEachLane(count, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// Y = Aᵀ M A (+ bias) for `tileRows` tile rows of one output plane, reading
@@ -209,16 +222,25 @@ extension CPUBackend {
     @inline(__always)
     private func winogradOutput2(_ s: UnsafeMutablePointer<Float>, stride n: Int, count: Int, bias: Float,
                                  into out: UnsafeMutablePointer<Float>, stride outStride: Int, interleave: Int = 0) {
+        @inline(__always) func outputs<L: FloatLanes>(_ t: Int, _: L.Type) -> (L, L) {
+            let m0 = L.load(s + t), m1 = L.load(s + n + t), m2 = L.load(s + 2 * n + t), m3 = L.load(s + 3 * n + t)
+            let b = L.splat(bias)
+            return (m0 + m1 + m2 + b, m1 - m2 - m3 + b)
+        }
+        @inline(__always) func rows<L: FloatLanes>(_ t: Int, _: L.Type) {
+            let y = outputs(t, L.self)
+            y.0.store(out + t); y.1.store(out + outStride + t)
+        }
         if interleave == 0 {
-            for t in 0..<count {
-                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t]
-                out[t] = m0 + m1 + m2 + bias; out[outStride + t] = m1 - m2 - m3 + bias
-            }
+            forEachLane(count, wide: { rows($0, SIMD4<Float>.self) }, narrow: { rows($0, Float.self) })
         } else {
-            for t in 0..<count {
-                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t]
-                out[2 * t] = m0 + m1 + m2 + bias; out[2 * t + 1] = m1 - m2 - m3 + bias
-            }
+            forEachLane(count, wide: { t in
+                let y = outputs(t, SIMD4<Float>.self), (a, b) = interleave2(y.0, y.1)
+                a.store(out + 2 * t); b.store(out + 2 * t + 4)
+            }, narrow: { t in
+                let y = outputs(t, Float.self)
+                out[2 * t] = y.0; out[2 * t + 1] = y.1
+            })
         }
     }
 
@@ -229,24 +251,27 @@ extension CPUBackend {
     @inline(__always)
     private func winogradOutput4(_ s: UnsafeMutablePointer<Float>, stride n: Int, count: Int, bias: Float,
                                  into out: UnsafeMutablePointer<Float>, stride outStride: Int, interleave: Int = 0) {
+        @inline(__always) func outputs<L: FloatLanes>(_ t: Int, _: L.Type) -> (L, L, L, L) {
+            let m0 = L.load(s + t), m1 = L.load(s + n + t), m2 = L.load(s + 2 * n + t)
+            let m3 = L.load(s + 3 * n + t), m4 = L.load(s + 4 * n + t), m5 = L.load(s + 5 * n + t)
+            let s12 = m1 + m2, a12 = m1 - m2, s34 = m3 + m4, a34 = m3 - m4, b = L.splat(bias)
+            return (m0 + s12 + s34 + b, a12 + 2 * a34 + b, s12 + 4 * s34 + b, a12 + 8 * a34 + m5 + b)
+        }
+        @inline(__always) func rows<L: FloatLanes>(_ t: Int, _: L.Type) {
+            let y = outputs(t, L.self)
+            y.0.store(out + t); y.1.store(out + outStride + t)
+            y.2.store(out + 2 * outStride + t); y.3.store(out + 3 * outStride + t)
+        }
         if interleave == 0 {
-            for t in 0..<count {
-                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t], m4 = s[4 * n + t], m5 = s[5 * n + t]
-                let s12 = m1 + m2, a12 = m1 - m2, s34 = m3 + m4, a34 = m3 - m4
-                out[t] = m0 + s12 + s34 + bias
-                out[outStride + t] = a12 + 2 * a34 + bias
-                out[2 * outStride + t] = s12 + 4 * s34 + bias
-                out[3 * outStride + t] = a12 + 8 * a34 + m5 + bias
-            }
+            forEachLane(count, wide: { rows($0, SIMD4<Float>.self) }, narrow: { rows($0, Float.self) })
         } else {
-            for t in 0..<count {
-                let m0 = s[t], m1 = s[n + t], m2 = s[2 * n + t], m3 = s[3 * n + t], m4 = s[4 * n + t], m5 = s[5 * n + t]
-                let s12 = m1 + m2, a12 = m1 - m2, s34 = m3 + m4, a34 = m3 - m4
-                out[4 * t] = m0 + s12 + s34 + bias
-                out[4 * t + 1] = a12 + 2 * a34 + bias
-                out[4 * t + 2] = s12 + 4 * s34 + bias
-                out[4 * t + 3] = a12 + 8 * a34 + m5 + bias
-            }
+            forEachLane(count, wide: { t in
+                let y = outputs(t, SIMD4<Float>.self), (a, b, c, d) = transpose4(y.0, y.1, y.2, y.3)
+                a.store(out + 4 * t); b.store(out + 4 * t + 4); c.store(out + 4 * t + 8); d.store(out + 4 * t + 12)
+            }, narrow: { t in
+                let y = outputs(t, Float.self)
+                out[4 * t] = y.0; out[4 * t + 1] = y.1; out[4 * t + 2] = y.2; out[4 * t + 3] = y.3
+            })
         }
     }
 }
