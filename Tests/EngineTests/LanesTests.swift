@@ -2,9 +2,9 @@ import Foundation
 import XCTest
 @testable import Engine
 
-/// The CPU element-wise kernels that run 16 lanes at a time (Lanes.swift) against their scalar
-/// definitions, bit for bit: lengths that end inside a 16-lane block, one longer than a parallel
-/// chunk, and the values where a select can differ from a branch (−0, NaN, ±∞, 0).
+/// The CPU element-wise kernels that run in vector lanes (Lanes.swift) against their scalar
+/// definitions, bit for bit: lengths that end inside a trip of 16 or a 4-lane step, one longer
+/// than a parallel chunk, and the values where a select can differ from a branch (−0, NaN, ±∞).
 final class LanesTests: XCTestCase {
     let cpu = CPUBackend()
 

@@ -162,7 +162,7 @@ extension CPUBackend {
     public func reluBackward(_ dy: Tensor, output y: Tensor, into dx: Tensor) throws {
         let gp = dy.cpu, yp = y.cpu, dp = dx.cpu
         timed("relu_backward", .bytes(12.0 * Double(y.count))) {
-            // a select, 16 lanes at a time (Lanes.swift)
+            // a vector select (Lanes.swift)
             parallel(y.count) { r in
                 @inline(__always) func step<L: FloatLanes>(_ i: Int, _: L.Type) {
                     L.load(gp + i).wherePositive(L.load(yp + i)).store(dp + i)
