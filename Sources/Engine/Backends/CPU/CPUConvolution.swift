@@ -153,8 +153,7 @@ extension CPUBackend {
         timed("relu", .bytes(8.0 * Double(x.count))) {
             parallel(x.count) { r in
                 @inline(__always) func step<L: FloatLanes>(_ i: Int, _: L.Type) { L.load(xp + i).relu().store(yp + i) }
-                let o = r.lowerBound
-                forEachLane(r.count, wide: { step(o + $0, SIMD4<Float>.self) }, narrow: { step(o + $0, Float.self) })
+                forEachLane(r, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
             }
         }
     }
@@ -167,8 +166,7 @@ extension CPUBackend {
                 @inline(__always) func step<L: FloatLanes>(_ i: Int, _: L.Type) {
                     L.load(gp + i).wherePositive(L.load(yp + i)).store(dp + i)
                 }
-                let o = r.lowerBound
-                forEachLane(r.count, wide: { step(o + $0, SIMD4<Float>.self) }, narrow: { step(o + $0, Float.self) })
+                forEachLane(r, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
             }
         }
     }

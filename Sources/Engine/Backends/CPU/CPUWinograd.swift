@@ -101,13 +101,13 @@ extension CPUBackend {
     private func splitPhases(_ padded: UnsafeMutablePointer<Float>, m: Int, span: Int, into p: UnsafeMutablePointer<Float>) {
         if m == 2 {
             let p0 = p, p1 = p + span
-            forEachLane(span, wide: { t in
+            forEachLane(0..<span, wide: { t in
                 let (e, o) = deinterleave2(.load(padded + 2 * t), .load(padded + 2 * t + 4))
                 e.store(p0 + t); o.store(p1 + t)
             }, narrow: { t in p0[t] = padded[2 * t]; p1[t] = padded[2 * t + 1] })
         } else {
             let p0 = p, p1 = p + span, p2 = p + 2 * span, p3 = p + 3 * span
-            forEachLane(span, wide: { t in
+            forEachLane(0..<span, wide: { t in
                 let q = padded + 4 * t
                 let (a, b, c, d) = transpose4(.load(q), .load(q + 4), .load(q + 8), .load(q + 12))
                 a.store(p0 + t); b.store(p1 + t); c.store(p2 + t); d.store(p3 + t)
@@ -124,7 +124,7 @@ extension CPUBackend {
             let d0 = L.load(r + q), d1 = L.load(r + n + q), d2 = L.load(r + 2 * n + q), d3 = L.load(r + 3 * n + q)
             (d0 - d2).store(c + q); (d1 + d2).store(c + n + q); (d2 - d1).store(c + 2 * n + q); (d1 - d3).store(c + 3 * n + q)
         }
-        forEachLane(n, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
+        forEachLane(0..<n, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// F(2, 3) Bᵀ along a row whose columns are split into even E and odd O phases
@@ -137,7 +137,7 @@ extension CPUBackend {
             let d0 = L.load(e + t), d1 = L.load(o + t), d2 = L.load(e + t + 1), d3 = L.load(o + t + 1)
             (d0 - d2).store(v0 + t); (d1 + d2).store(v1 + t); (d2 - d1).store(v2 + t); (d1 - d3).store(v3 + t)
         }
-        forEachLane(count, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
+        forEachLane(0..<count, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// F(4, 3) Bᵀ over six rows r_0…r_5 (each `count` floats apart).
@@ -154,7 +154,7 @@ extension CPUBackend {
             (a42 + 2 * a13).store(c + 4 * n + q)
             (4 * d1 - 5 * d3 + d5).store(c + 5 * n + q)
         }
-        forEachLane(n, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
+        forEachLane(0..<n, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// F(4, 3) Bᵀ along a row split into four phases P_0…P_3 (`span` floats apart); tile t's
@@ -175,7 +175,7 @@ extension CPUBackend {
             (a42 + 2 * a13).store(v4 + t)
             (4 * d1 - 5 * d3 + d5).store(v5 + t)
         }
-        forEachLane(count, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
+        forEachLane(0..<count, wide: { step($0, SIMD4<Float>.self) }, narrow: { step($0, Float.self) })
     }
 
     /// Y = Aᵀ M A (+ bias) for `tileRows` tile rows of one output plane, reading
@@ -232,9 +232,9 @@ extension CPUBackend {
             y.0.store(out + t); y.1.store(out + outStride + t)
         }
         if interleave == 0 {
-            forEachLane(count, wide: { rows($0, SIMD4<Float>.self) }, narrow: { rows($0, Float.self) })
+            forEachLane(0..<count, wide: { rows($0, SIMD4<Float>.self) }, narrow: { rows($0, Float.self) })
         } else {
-            forEachLane(count, wide: { t in
+            forEachLane(0..<count, wide: { t in
                 let y = outputs(t, SIMD4<Float>.self), (a, b) = interleave2(y.0, y.1)
                 a.store(out + 2 * t); b.store(out + 2 * t + 4)
             }, narrow: { t in
@@ -263,9 +263,9 @@ extension CPUBackend {
             y.2.store(out + 2 * outStride + t); y.3.store(out + 3 * outStride + t)
         }
         if interleave == 0 {
-            forEachLane(count, wide: { rows($0, SIMD4<Float>.self) }, narrow: { rows($0, Float.self) })
+            forEachLane(0..<count, wide: { rows($0, SIMD4<Float>.self) }, narrow: { rows($0, Float.self) })
         } else {
-            forEachLane(count, wide: { t in
+            forEachLane(0..<count, wide: { t in
                 let y = outputs(t, SIMD4<Float>.self), (a, b, c, d) = transpose4(y.0, y.1, y.2, y.3)
                 a.store(out + 4 * t); b.store(out + 4 * t + 4); c.store(out + 4 * t + 8); d.store(out + 4 * t + 12)
             }, narrow: { t in

@@ -55,14 +55,15 @@ extension SIMD4: FloatLanes where Scalar == Float {
     }
 }
 
-/// Runs `wide(i)` for i = 0, 4, 8, … while 4 elements remain, then `narrow(i)` for the rest: pass
-/// the same generic step instantiated for `SIMD4<Float>` and for `Float`.
+/// Runs `wide(i)` for i = lower, lower + 4, … while 4 indices of `range` remain, then `narrow(i)`
+/// for the rest: pass the same generic step instantiated for `SIMD4<Float>` and for `Float`.
 @inline(__always)
-func forEachLane(_ n: Int, wide: (Int) -> Void, narrow: (Int) -> Void) {
-    var i = 0
-    while i + 16 <= n { wide(i); wide(i + 4); wide(i + 8); wide(i + 12); i += 16 }
-    while i + 4 <= n { wide(i); i += 4 }
-    while i < n { narrow(i); i += 1 }
+func forEachLane(_ range: Range<Int>, wide: (Int) -> Void, narrow: (Int) -> Void) {
+    var i = range.lowerBound
+    let end = range.upperBound
+    while i + 16 <= end { wide(i); wide(i + 4); wide(i + 8); wide(i + 12); i += 16 }
+    while i + 4 <= end { wide(i); i += 4 }
+    while i < end { narrow(i); i += 1 }
 }
 
 /// The 4×4 transpose of rows a, b, c, d: row k of the result is (a[k], b[k], c[k], d[k]). It
