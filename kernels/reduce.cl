@@ -72,14 +72,11 @@ void tv_partials(__global const float *x, __global float *partials, const int C,
     group_sum(acc, scratch, partials);
 }
 
-// Subtracts each channel's spatial mean: one work-group per channel (dim 0 = C·REDUCE_WG).
-// out may alias f.
-__kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
-void channel_center(__global const float *f, __global float *out, const int N) {
-    __local float scratch[REDUCE_WG];
-    const int c = get_group_id(0), l = get_local_id(0);
-    __global const float *src = f + (long)c * N;
-    __global float *dst = out + (long)c * N;
+// Per-channel sums: one work-group per channel (dim 0 = C·REDUCE_WG). Work-item l sums elements
+// l, l + WG, … of the channel, then the group sums its items in a fixed tree. Every item gets the
+// total (the barrier at the end lets the caller reuse scratch).
+inline float channel_sum(__global const float *src, const int N, __local float *scratch) {
+    const int l = get_local_id(0);
     float acc = 0.0f;
     for (int i = l; i < N; i += REDUCE_WG) acc += src[i];
     scratch[l] = acc;
@@ -88,7 +85,35 @@ void channel_center(__global const float *f, __global float *out, const int N) {
         if (l < s) scratch[l] += scratch[l + s];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    const float mean = scratch[0] / (float)N;
+    const float total = scratch[0];
     barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+// Subtracts each channel's spatial mean. out may alias f.
+__kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
+void channel_center(__global const float *f, __global float *out, const int N) {
+    __local float scratch[REDUCE_WG];
+    const int c = get_group_id(0), l = get_local_id(0);
+    __global const float *src = f + (long)c * N;
+    __global float *dst = out + (long)c * N;
+    const float mean = channel_sum(src, N, scratch) / (float)N;
     for (int i = l; i < N; i += REDUCE_WG) dst[i] = src[i] - mean;
+}
+
+// s[c] += scale·Σ f[c, ·]: the feature means of the style term (scale 1/N). CPU twin:
+// CPUBackend.accumulateChannelSums.
+__kernel __attribute__((reqd_work_group_size(REDUCE_WG, 1, 1)))
+void channel_sums(__global const float *f, __global float *s, const int N, const float scale) {
+    __local float scratch[REDUCE_WG];
+    const int c = get_group_id(0);
+    const float total = channel_sum(f + (long)c * N, N, scratch);
+    if (get_local_id(0) == 0) s[c] += scale * total;
+}
+
+// df[c, ·] += scale·v[c], the backward of channel_sums. One work-item per element of df.
+__kernel void channel_broadcast(__global const float *v, __global float *df, const float scale,
+                                const int plane, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) df[i] += scale * v[i / plane];
 }

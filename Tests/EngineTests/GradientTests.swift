@@ -165,6 +165,29 @@ final class GradientTests: XCTestCase {
         }
     }
 
+    /// The style term's feature means: s = scale·Σ F[c, ·] accumulates onto s, and its backward
+    /// broadcasts each channel's gradient over the channel's pixels.
+    func testChannelSumsBackwardMatchesFiniteDifferences() throws {
+        let cpu = CPUBackend()
+        var rng = SeededRandom(seed: 109)
+        for s in [Shape(1, 1, 1), Shape(2, 3, 3), Shape(3, 4, 5), Shape(5, 1, 7)] {
+            let c = s.channels, scale: Float = 1 / Float(s.plane) * 1.5
+            let f = rng.uniformArray(s.count), r = rng.uniformArray(c)
+            func sums(_ x: [Double]) -> [Double] {
+                (0..<c).map { ch in Double(scale) * x[(ch * s.plane)..<((ch + 1) * s.plane)].reduce(0, +) }
+            }
+            let start = rng.uniformArray(c)
+            let out = try cpu.tensor(start, Shape(vector: c))
+            try cpu.accumulateChannelSums(try cpu.tensor(f, s), scale: scale, into: out)
+            assertClose(minus(try cpu.download(out), start), sums(f.d), 1e-5, "channel sums \(s) forward")
+            let base = rng.uniformArray(s.count)
+            let df = try cpu.tensor(base, s)
+            try cpu.accumulateChannelBroadcast(try cpu.tensor(r, Shape(vector: c)), scale: scale, into: df)
+            let numeric = numericGradient(f) { GradRef.dot(r, sums($0)) }
+            assertGradient(minus(try cpu.download(df), base), numeric, "channel sums \(s)")
+        }
+    }
+
     func testContentLossGradientMatchesFiniteDifferences() throws {
         let cpu = CPUBackend()
         var rng = SeededRandom(seed: 105)

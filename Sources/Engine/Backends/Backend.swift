@@ -38,6 +38,10 @@ public protocol Backend: AnyObject, BackendMemoryModel {
     func gram(_ f: Tensor, centered: Bool, into g: Tensor) throws
     /// dF += (dG + dGᵀ)/(H·W) · F (F centred when `centered`).
     func accumulateGramBackward(_ dg: Tensor, features f: Tensor, centered: Bool, into df: Tensor) throws
+    /// s[c] += scale·Σ_{i,j} f[c, i, j]; s holds C values (scale 1/(H·W): the channel means).
+    func accumulateChannelSums(_ f: Tensor, scale: Float, into s: Tensor) throws
+    /// df[c, i, j] += scale·v[c], the backward of `accumulateChannelSums`; v holds C values.
+    func accumulateChannelBroadcast(_ v: Tensor, scale: Float, into df: Tensor) throws
 
     // tiles: offsets place the tile's (0, 0) in the image; they may be negative or overhang.
     /// dst[c, i, j] = src[c, top + i, left + j] over all of dst; positions outside src read 0

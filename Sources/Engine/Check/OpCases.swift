@@ -132,6 +132,18 @@ extension OpCase {
                     return [try b.download(df)]
                 })
             }
+            cases.append(make("channel_sums", s, tolerance: 1e-5, seed: next()) { b, r in
+                let f = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                let sums = try b.tensor(r.uniformArray(c), Shape(vector: c))
+                try b.accumulateChannelSums(f, scale: 1 / Float(h * w), into: sums)
+                return [try b.download(sums)]
+            })
+            cases.append(make("channel_broadcast", s, tolerance: 1e-6, seed: next()) { b, r in
+                let v = try b.tensor(r.uniformArray(c), Shape(vector: c))
+                let df = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
+                try b.accumulateChannelBroadcast(v, scale: 0.3, into: df)
+                return [try b.download(df)]
+            })
             cases.append(make("content_loss", s, tolerance: 1e-5, seed: next()) { b, r in
                 let f = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))
                 let p = try b.tensor(r.uniformArray(c * h * w), Shape(c, h, w))

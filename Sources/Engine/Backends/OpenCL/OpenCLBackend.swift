@@ -440,6 +440,21 @@ public final class OpenCLBackend: Backend {
         return fc
     }
 
+    public func accumulateChannelSums(_ f: Tensor, scale: Float, into s: Tensor) throws {
+        let c = f.shape.channels, n = f.shape.plane
+        precondition(s.count == c, "channel sums of \(f.shape) into \(s.shape)")
+        let wg = parameters.reduceWorkGroup
+        try context.launch(try kernel("channel_sums", .reduce), global: [c * wg], local: [wg],
+                           [.buffer(f.cl), .buffer(s.cl), .int(Int32(n)), .float(scale)], work: .bytes(4.0 * Double(f.count)))
+    }
+
+    public func accumulateChannelBroadcast(_ v: Tensor, scale: Float, into df: Tensor) throws {
+        precondition(v.count == df.shape.channels, "channel broadcast of \(v.shape) into \(df.shape)")
+        try launch1D("channel_broadcast", .reduce, df.count,
+                     [.buffer(v.cl), .buffer(df.cl), .float(scale), .int(Int32(df.shape.plane)), .int(Int32(df.count))],
+                     work: .bytes(8.0 * Double(df.count)))
+    }
+
     public func gram(_ f: Tensor, centered: Bool, into g: Tensor) throws {
         let c = f.shape.channels, n = f.shape.plane
         let fp = try gramFeatures(f, centered: centered)
