@@ -31,6 +31,8 @@ struct CommonOptions: ParsableArguments {
     static let defaultTVWeight: Float = 1e-8
     @Option(help: "Total variation: l2, l1 or power:γ.") var tv = "l2"
     @Flag(help: "Subtract each channel's mean before the Gram matrix.") var centeredGram = false
+    @Option(parsing: .unconditional, help: "λ: each style layer also matches the painting's per-channel feature means, with this weight against its Gram matrix (default 0: the Gram alone, as the paper; 1 pins the painting's mean colour at relu1_1).")
+    var styleMeanWeight: Float = 0
     @Flag(help: "Print the per-kernel profile and the time in setup, iterations and image I/O.") var profile = false
 
     var styleWeights: [Float] {
@@ -77,6 +79,7 @@ struct CommonOptions: ParsableArguments {
         }
         c.tv = kind
         c.centeredGram = centeredGram
+        c.styleMeanWeight = styleMeanWeight == 0 ? nil : styleMeanWeight
         return c
     }
 

@@ -31,6 +31,7 @@ enum StudioOptions {
         "size", "style-weight", "tv-weight", "tv", "iterations", "tolerance", "optimizer", "line-search",
         "lbfgs-history", "learning-rate", "init", "scales", "scale-sizes", "scale-iterations", "preserve-color",
         "color-match", "style-blend-weights", "style-scale", "content-layer", "style-layers", "style-layer-weights",
+        "style-mean-weight",
         "pooling", "model", "seed", "tile", "memory-limit",
     ]
     /// Flags: "true" adds them, "false" leaves them out.

@@ -180,6 +180,8 @@ final class BadInputCorpusTests: FolderTestCase {
             Case(args: stylize("c.png", ["--style-weight", "1,,2"]), status: usage, mentioning: "1,,2"),
             Case(args: stylize("c.png", ["--style-weight", "nan"]), status: usage, mentioning: "--style-weight"),
             Case(args: stylize("c.png", ["--style-layer-weights", "1,"]), status: usage, mentioning: "--style-layer-weights"),
+            Case(args: stylize("c.png", ["--style-mean-weight", "-1"]), status: usage, mentioning: "--style-mean-weight must be a finite number"),
+            Case(args: stylize("c.png", ["--style-mean-weight", "inf"]), status: usage, mentioning: "--style-mean-weight must be a finite number"),
             Case(args: stylize("c.png", size: 64, ["--scales", "8"]), status: usage, mentioning: "at most 3 scales"),
             Case(args: stylize("c.png", ["--scale-sizes", "16,,32"]), status: usage, mentioning: "--scale-sizes"),
             Case(args: stylize("c.png", ["--weights", "nan.nsw"]), status: usage, mentioning: "--weights is not used with --model random"),

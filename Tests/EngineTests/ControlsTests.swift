@@ -68,24 +68,28 @@ final class ControlsTests: XCTestCase {
     // MARK: several styles
 
     /// Blend weights 1,0 give the first style's target; the same style twice at 0.5,0.5 gives it
-    /// too. Both are exact (0 + 1·G and ½G + ½G round to G), so the runs' images are equal.
+    /// too. Both are exact (0 + 1·G and ½G + ½G round to G), so the runs' images are equal. The
+    /// same holds for the feature means' targets (λ = 1e4).
     func testBlendOneZeroAndTheSameStyleTwiceEqualTheSingleStyle() throws {
-        let t = try transfer()
-        let content = Self.noise(40, 32, seed: 1), a = Self.busy(36, 30), b = Self.smooth(30, 36)
-        let single = TransferInputs(content: content, styles: [style(a)])
-        let oneZero = TransferInputs(content: content, styles: [style(a), style(b) { $0.blend = 0 }])
-        let twice = TransferInputs(content: content, styles: [style(a) { $0.blend = 0.5 }, style(a) { $0.blend = 0.5 }])
-        let (t0, g0) = try evaluate(t, single)
-        for (name, inputs) in [("1,0", oneZero), ("twice 0.5,0.5", twice)] {
-            let (t1, g1) = try evaluate(t, inputs)
-            XCTAssertEqual(t1.total, t0.total, name)
-            XCTAssertEqual(t1.stylePerLayer, t0.stylePerLayer, name)
-            XCTAssertEqual(g1, g0, name)
-            XCTAssertEqual(try t.run(inputs).image.pixels, try t.run(single).image.pixels, name)
+        for meanWeight: Float? in [nil, 1e4] {
+            let t = try transfer { $0.loss.styleMeanWeight = meanWeight }
+            let content = Self.noise(40, 32, seed: 1), a = Self.busy(36, 30), b = Self.smooth(30, 36)
+            let single = TransferInputs(content: content, styles: [style(a)])
+            let oneZero = TransferInputs(content: content, styles: [style(a), style(b) { $0.blend = 0 }])
+            let twice = TransferInputs(content: content, styles: [style(a) { $0.blend = 0.5 }, style(a) { $0.blend = 0.5 }])
+            let (t0, g0) = try evaluate(t, single)
+            for (name, inputs) in [("1,0", oneZero), ("twice 0.5,0.5", twice)] {
+                let label = "\(name), λ \(meanWeight ?? 0)"
+                let (t1, g1) = try evaluate(t, inputs)
+                XCTAssertEqual(t1.total, t0.total, label)
+                XCTAssertEqual(t1.stylePerLayer, t0.stylePerLayer, label)
+                XCTAssertEqual(g1, g0, label)
+                XCTAssertEqual(try t.run(inputs).image.pixels, try t.run(single).image.pixels, label)
+            }
+            // and the blend does mix: 1,1 of two different styles is neither
+            let (tb, _) = try evaluate(t, TransferInputs(content: content, styles: [style(a), style(b)]))
+            XCTAssertGreaterThan(abs(tb.style - t0.style), 1e-3 * t0.style)
         }
-        // and the blend does mix: 1,1 of two different styles is neither
-        let (tb, _) = try evaluate(t, TransferInputs(content: content, styles: [style(a), style(b)]))
-        XCTAssertGreaterThan(abs(tb.style - t0.style), 1e-3 * t0.style)
     }
 
     /// Scale control: style 1 only at relu2_1 and relu3_1, style 2 only at relu1_1 — each layer's
@@ -149,9 +153,12 @@ final class ControlsTests: XCTestCase {
         XCTAssertLessThan(rightOwn, 0.5 * rightOther)
     }
 
-    /// Tiles with masks, a style region and the content weight map equal the whole image.
+    /// Tiles with masks, a style region and the content weight map equal the whole image, with
+    /// the feature means as a large part of the style term (λ = 1e4).
     func checkTiledEqualsWhole(_ backend: Backend, layers: [String], content layer: String, tolerance: Float) throws {
-        let t = try transfer(backend) { $0.loss.styleLayers = layers; $0.loss.contentLayer = layer; $0.size = 120 }
+        let t = try transfer(backend) {
+            $0.loss.styleLayers = layers; $0.loss.contentLayer = layer; $0.size = 120; $0.loss.styleMeanWeight = 1e4
+        }
         var rng = SeededRandom(seed: 3)
         let ramp = GreyMap(width: 30, height: 25, values: (0..<(30 * 25)).map { Float($0 % 30) / 29 })
         let spot = GreyMap(width: 30, height: 25, values: (0..<(30 * 25)).map { _ in rng.uniform(0, 1) })

@@ -16,6 +16,7 @@ extension Objective {
                                       weight: config.styleWeight,
                                       sources: [StyleTerm.Source(pixels: { style.pixels }, height: style.height, width: style.width)])
             spec.centered = config.centeredGram
+            spec.meanWeight = config.styleMeanWeight ?? 0
             specs.append(spec)
         }
         if config.tvWeight > 0 { specs.append(TVTerm.Spec(kind: config.tv, weight: config.tvWeight)) }

@@ -12,6 +12,10 @@ public struct LossConfig: Codable, Sendable {
     public var tvWeight: Float = 1e-8
     public var tv: TVKind = .l2
     public var centeredGram = false
+    /// λ: each style layer also matches its per-channel feature means, λ·‖μ − μ_A‖²/C beside the
+    /// Gram term (StyleTerm). nil (the default, as the paper): the Gram alone. Optional so that
+    /// runs without it keep their checkpoint identity.
+    public var styleMeanWeight: Float? = nil
 
     public init() {}
 
@@ -26,6 +30,7 @@ public struct LossConfig: Codable, Sendable {
         }
         try check(styleWeight, "--style-weight")
         try check(tvWeight, "--tv-weight")
+        if let m = styleMeanWeight { try check(m, "--style-mean-weight") }
         if let w = styleLayerWeights {
             guard w.count == styleLayers.count else {
                 throw EngineError.invalidArgument("--style-layer-weights has \(w.count) values for \(styleLayers.count) style layers")

@@ -19,6 +19,7 @@ extension StyleTransfer {
                 var spec = StyleTerm.Spec(layers: loss.styleLayers, layerWeights: loss.resolvedStyleLayerWeights,
                                           weight: loss.styleWeight, sources: sources)
                 spec.centered = loss.centeredGram
+                spec.meanWeight = loss.styleMeanWeight ?? 0
                 spec.targetKey = targetKey(inputs.styles, sources)
                 specs.append(spec)
             } else {
@@ -33,6 +34,7 @@ extension StyleTransfer {
                     spec.targetKey = targetKey([inputs.styles[k]], [source])
                     spec.mask = { normalised.maps[k] }
                     spec.centered = loss.centeredGram
+                    spec.meanWeight = loss.styleMeanWeight ?? 0
                     specs.append(spec)
                 }
             }

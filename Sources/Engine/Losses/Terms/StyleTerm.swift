@@ -9,6 +9,12 @@
 /// sum, G_m = (F∘m)(F∘m)ᵀ / Σm; a mask of all ones is the plain Gram. A style's own region mask
 /// (`--style-region`) guides its target the same way. Over tiles, G_m = Σ_t (F_t∘m_t)(F_t∘m_t)ᵀ/Σm,
 /// and ∂L/∂F_t = m_t∘((dG + dGᵀ)(F_t∘m_t))/Σm.
+///
+/// Feature means (`--style-mean-weight` λ > 0): L_style^l gains λ·‖μ^l(x) − μ_A^l‖² / C, with
+/// μ = (F∘m)·1 / Σm each channel's mean and μ_A its blended target, so the term matches each
+/// channel's mean and (through the Gram) its second moments. A Gram matrix alone lets a texture
+/// trade a darker mean for more contrast (README, Reconstructions); the means pin it. Gradient:
+/// ∂L/∂F_t = m_t·(2λ(μ − μ_A)/C)/Σm broadcast over each channel's pixels.
 public final class StyleTerm: LossTerm {
     /// One style image and how it enters the target.
     public struct Source {
@@ -39,6 +45,8 @@ public final class StyleTerm: LossTerm {
         /// α
         public var weight: Float
         public var centered = false
+        /// λ, the weight of the feature means against the Gram matrix; 0: the Gram alone.
+        public var meanWeight: Float = 0
         public var sources: [Source]
         /// Where on the output the term applies (made at the output size when the term is, so
         /// planning at many sizes resizes nothing), nil: everywhere.
@@ -67,6 +75,7 @@ public final class StyleTerm: LossTerm {
                 let c = shapes[i].channels
                 // G, dG, A; tiled: the scaled dG and the per-tile Gram
                 floats += (plan.tile == nil ? 3 : 5) * c * c
+                if meanWeight > 0 { floats += 3 * c }   // μ, its gradient and μ_A
                 if sources.count > 1 { floats += c * c }   // one style's Gram while the blend is made
                 if mask != nil {
                     floats += shapes[i].plane
@@ -88,6 +97,10 @@ public final class StyleTerm: LossTerm {
     var gramGrads: [Tensor] = []
     var scaledGrads: [Tensor] = []
     var targets: [Tensor] = []
+    /// μ, ∂L/∂μ and μ_A per layer when the means are matched (λ > 0), else empty.
+    var means: [Tensor] = []
+    var meanGrads: [Tensor] = []
+    var meanTargets: [Tensor] = []
     /// The output mask at each layer and its sum (nil: no mask).
     var masks: [(map: Tensor, sum: Double)?] = []
     var perLayer: [Double] = []
@@ -111,15 +124,24 @@ public final class StyleTerm: LossTerm {
             gramGrads.append(try backend.makeTensor(1, c, c))
             if tiled { scaledGrads.append(try backend.makeTensor(1, c, c)) }
             targets.append(try backend.makeTensor(1, c, c))
+            if spec.meanWeight > 0 {
+                means.append(try backend.makeTensor(Shape(vector: c)))
+                meanGrads.append(try backend.makeTensor(Shape(vector: c)))
+                meanTargets.append(try backend.makeTensor(Shape(vector: c)))
+            }
         }
         let mask = spec.mask?()
         masks = try layers.map { i in try mask.map { try Self.upload($0, layer: i, objective: objective, height: objective.height, width: objective.width) } }
         let key = spec.targetKey.map { "\($0)|\(spec.layers)|\(spec.centered)|tile \(objective.plan.tile ?? 0)" }
-        if let key, let kept = objective.targets?.tensors[key] {
+        let meanKey = key.map { $0 + "|means" }
+        if let key, let kept = objective.targets?.tensors[key],
+           means.isEmpty || objective.targets?.tensors[meanKey!] != nil {
             targets = kept
+            if !means.isEmpty { meanTargets = objective.targets!.tensors[meanKey!]! }
         } else {
             try makeTargets(objective)
             if let key { objective.targets?.tensors[key] = targets }
+            if let meanKey, !means.isEmpty { objective.targets?.tensors[meanKey] = meanTargets }
         }
     }
 
@@ -129,13 +151,13 @@ public final class StyleTerm: LossTerm {
         return (try objective.backend.tensor(at.values, Shape(1, at.height, at.width)), at.sum)
     }
 
-    /// A^l = Σ_k b_k G^l(x_k) / Σ_k b_k over the styles using layer l.
+    /// A^l = Σ_k b_k G^l(x_k) / Σ_k b_k over the styles using layer l (and μ_A^l likewise).
     func makeTargets(_ objective: Objective) throws {
         let users = spec.layers.map { name in spec.sources.indices.filter { spec.sources[$0].layers?.contains(name) ?? true } }
         for (k, u) in users.enumerated() where u.isEmpty {
             throw EngineError.invalidArgument("no style uses layer \(spec.layers[k]); check --style-layers-of")
         }
-        for t in targets { try backend.fill(t, 0) }
+        for t in targets + meanTargets { try backend.fill(t, 0) }
         for (s, source) in spec.sources.enumerated() {
             let mine = layers.indices.filter { users[$0].contains(s) }
             guard !mine.isEmpty else { continue }
@@ -145,35 +167,41 @@ public final class StyleTerm: LossTerm {
             }
             // one style alone at a layer: its Gram is the target; else blended in
             let direct = mine.map { users[$0].count == 1 }
-            var out: [Tensor] = []
+            var out: [Tensor] = [], outMeans: [Tensor] = []
             for (j, k) in mine.enumerated() {
                 out.append(direct[j] ? targets[k] : try objective.buffer("style-gram-\(k)", targets[k].shape))
+                if !means.isEmpty {
+                    outMeans.append(direct[j] ? meanTargets[k] : try objective.buffer("style-gram-mean-\(k)", meanTargets[k].shape))
+                }
             }
             try gather(over: { body in try objective.forEachRegion(of: x, upTo: layers.max()!, body) },
-                       layers: mine, masks: region, into: out, centered: spec.centered)
+                       layers: mine, masks: region, into: out, means: outMeans, centered: spec.centered)
             for (j, k) in mine.enumerated() where !direct[j] {
                 let total = users[k].reduce(Float(0)) { $0 + spec.sources[$1].blend }
                 try backend.axpy(source.blend / total, out[j], targets[k])
+                if !means.isEmpty { try backend.axpy(source.blend / total, outMeans[j], meanTargets[k]) }
             }
         }
         objective.buffers = objective.buffers.filter { !$0.key.hasPrefix("style-gram-") }
     }
 
     /// G^l over the regions a pass visits, at the term's layers `ks` (indices into `layers`):
-    /// G = Σ_t gram(F_t∘m_t)·N_t/Σm (m = 1, Σm = N without a mask; a whole region: gram(F) itself).
+    /// G = Σ_t gram(F_t∘m_t)·N_t/Σm (m = 1, Σm = N without a mask; a whole region: gram(F) itself);
+    /// and μ^l = Σ_t (F_t∘m_t)·1/Σm into `means` unless it is empty.
     func gather(over pass: ((Region) throws -> Void) throws -> Void, layers ks: [Int],
-                masks: [(map: Tensor, sum: Double)?], into out: [Tensor], centered: Bool) throws {
+                masks: [(map: Tensor, sum: Double)?], into out: [Tensor], means: [Tensor], centered: Bool) throws {
         var first = true
         try pass { r in
-            try add(r, layers: ks, masks: masks, into: out, centered: centered, first: first)
+            try add(r, layers: ks, masks: masks, into: out, means: means, centered: centered, first: first)
             first = false
         }
     }
 
-    /// One region's share of G (the first region of a tiled pass zeroes G first).
+    /// One region's share of G and μ (the first region of a pass zeroes them first).
     func add(_ r: Region, layers ks: [Int], masks: [(map: Tensor, sum: Double)?], into out: [Tensor],
-             centered: Bool, first: Bool) throws {
+             means: [Tensor], centered: Bool, first: Bool) throws {
         if first && !r.isWhole { for g in out { try backend.fill(g, 0) } }
+        if first { for m in means { try backend.fill(m, 0) } }
         for (j, k) in ks.enumerated() {
             let i = layers[k]
             let (interior, _, _) = r.interior(i)
@@ -188,6 +216,7 @@ public final class StyleTerm: LossTerm {
                 n = m.sum
             }
             let share = n > 0 ? Float(Double(interior.plane) / n) : 0
+            if !means.isEmpty && n > 0 { try backend.accumulateChannelSums(f, scale: Float(1 / n), into: means[j]) }
             if r.isWhole && masks[j] == nil {
                 try backend.gram(f, centered: centered, into: out[j])
             } else if r.isWhole {
@@ -212,7 +241,8 @@ public final class StyleTerm: LossTerm {
     }
 
     public func accumulateStatistics(_ region: Region) throws {
-        try add(region, layers: Array(layers.indices), masks: masks, into: grams, centered: spec.centered, first: !started)
+        try add(region, layers: Array(layers.indices), masks: masks, into: grams, means: means, centered: spec.centered,
+                first: !started)
         started = true
     }
 
@@ -220,7 +250,13 @@ public final class StyleTerm: LossTerm {
         var total = 0.0
         for k in layers.indices {
             let w = spec.weight * spec.layerWeights[k]
-            let v = try backend.styleLoss(grams[k], target: targets[k], weight: w, gradient: gradient ? gramGrads[k] : nil)
+            var v = try backend.styleLoss(grams[k], target: targets[k], weight: w, gradient: gradient ? gramGrads[k] : nil)
+            if !means.isEmpty {
+                // contentLoss on C values: ‖μ − μ_A‖²/C, and 2·w·λ(μ − μ_A)/C into the cleared gradient
+                if gradient { try backend.fill(meanGrads[k], 0) }
+                v += Double(spec.meanWeight) * (try backend.contentLoss(means[k], target: meanTargets[k], weight: w * spec.meanWeight,
+                                                                         accumulateGradient: gradient ? meanGrads[k] : nil))
+            }
             perLayer.append(v)
             total += Double(spec.layerWeights[k]) * v
         }
@@ -254,11 +290,14 @@ public final class StyleTerm: LossTerm {
             }
             try region.addGradient(layer: i, into: gradient) { g in
                 guard let mt else {
-                    return try backend.accumulateGramBackward(dg, features: fm, centered: spec.centered, into: g)
+                    try backend.accumulateGramBackward(dg, features: fm, centered: spec.centered, into: g)
+                    if !means.isEmpty { try backend.accumulateChannelBroadcast(meanGrads[k], scale: Float(1 / n), into: g) }
+                    return
                 }
                 let gm = try region.objective.buffer("style-masked-grad", interior)
                 try backend.fill(gm, 0)
                 try backend.accumulateGramBackward(dg, features: fm, centered: false, into: gm)
+                if !means.isEmpty { try backend.accumulateChannelBroadcast(meanGrads[k], scale: Float(1 / n), into: gm) }
                 try backend.multiplyPlane(gm, by: mt, into: g, accumulate: true)
             }
         }
