@@ -66,6 +66,34 @@ final class ObjectiveTests: XCTestCase {
 
     func testStyleMeansGradientThroughTheNetworkOnOpenCL() throws { try checkStyleMeansGradient(try OpenCLBackend(device: nil)) }
 
+    /// A video's frames share the style targets (`Objective.Targets`): an objective that takes
+    /// the Gram matrices and the means from the store evaluates as one that computed them.
+    func testKeptStyleTargetsIncludeTheMeans() throws {
+        let backend = CPUBackend()
+        var rng = SeededRandom(seed: 8)
+        let net = try VGGNetwork(weights: ModelWeights.random(.vgg19, seed: 1), backend: backend, pooling: .max,
+                                 depth: try Architecture.vgg19.layerIndex("relu2_1"))
+        let style = rng.uniformArray(3 * 16 * 14, -100, 100)
+        var spec = StyleTerm.Spec(layers: ["relu1_1", "relu2_1"], layerWeights: [0.5, 0.5], weight: 3,
+                                  sources: [StyleTerm.Source(pixels: { style }, height: 16, width: 14)])
+        spec.meanWeight = 1e4
+        spec.targetKey = "noise"
+        let store = Objective.Targets()
+        let x = try backend.tensor(rng.uniformArray(3 * 20 * 18, -100, 100), Shape(3, 20, 18))
+        var results: [(Double, [Float])] = []
+        for targets in [store, store, nil] {
+            let obj = try Objective(network: net, height: 20, width: 18, tile: nil, specs: [spec], targets: targets)
+            let g = try backend.makeTensor(3, 20, 18)
+            let total = try obj.evaluate(x, gradient: g).total
+            results.append((total, try backend.download(g)))
+        }
+        XCTAssertEqual(store.tensors.count, 2, "the Gram matrices and the means, each under its key")
+        for r in results.dropFirst() {
+            XCTAssertEqual(r.0, results[0].0)
+            XCTAssertEqual(r.1, results[0].1)
+        }
+    }
+
     /// Guided Gram matrices (a soft mask on the output and a region on the style image) and the
     /// content weight map: the multiply_plane kernel forward and in the backward pass.
     func masked(_ specs: inout [LossTermSpec]) {
