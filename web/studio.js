@@ -15,8 +15,8 @@
 //   #library              images uploaded before (GET /api/images): .library-item[data-image=ID]
 //                           with buttons .use-content and .use-style; items drag onto any drop zone
 //   #options              the option fields, each [data-option=NAME] with NAME the stylize option:
-//                           #opt-size #opt-iterations #opt-style-weight #opt-tv-weight #opt-optimizer
-//                           #opt-init #opt-preserve-color #opt-seed #opt-style-blend-weights #opt-model
+//                           #opt-size #opt-iterations #opt-style-weight #opt-tv-weight
+//                           #opt-style-mean-weight #opt-optimizer #opt-init #opt-preserve-color #opt-seed #opt-style-blend-weights #opt-model
 //   #device               device select (ids from /api/info)
 //   #plan, #plan-text     memory plan button and its text
 //   #start                start a job; data-last-job = id of the job it created last

@@ -101,6 +101,6 @@ extension StylizeCommand {
         return ["size": String(d.size), "style-weight": d.common.styleWeight, "tv-weight": String(d.common.tvWeight),
                 "iterations": String(d.iterations), "optimizer": d.optimization.optimizer, "init": d.`init`,
                 "preserve-color": d.controls.preserveColor, "model": model, "seed": d.common.seed,
-                "line-search": d.optimization.lineSearch]
+                "line-search": d.optimization.lineSearch, "style-mean-weight": String(d.common.styleMeanWeight)]
     }
 }

@@ -61,6 +61,8 @@ enum WebAssets {
         <input id="opt-style-weight" data-option="style-weight" type="text" spellcheck="false"></label>
       <label><span>TV weight <small>β</small></span>
         <input id="opt-tv-weight" data-option="tv-weight" type="text" spellcheck="false"></label>
+      <label><span>Style means <small>λ, 0 = off</small></span>
+        <input id="opt-style-mean-weight" data-option="style-mean-weight" type="text" spellcheck="false"></label>
       <label><span>Optimizer</span>
         <select id="opt-optimizer" data-option="optimizer">
           <option value="lbfgs">L-BFGS</option>
@@ -423,8 +425,8 @@ progress::-moz-progress-bar { background: var(--accent); }
 //   #library              images uploaded before (GET /api/images): .library-item[data-image=ID]
 //                           with buttons .use-content and .use-style; items drag onto any drop zone
 //   #options              the option fields, each [data-option=NAME] with NAME the stylize option:
-//                           #opt-size #opt-iterations #opt-style-weight #opt-tv-weight #opt-optimizer
-//                           #opt-init #opt-preserve-color #opt-seed #opt-style-blend-weights #opt-model
+//                           #opt-size #opt-iterations #opt-style-weight #opt-tv-weight
+//                           #opt-style-mean-weight #opt-optimizer #opt-init #opt-preserve-color #opt-seed #opt-style-blend-weights #opt-model
 //   #device               device select (ids from /api/info)
 //   #plan, #plan-text     memory plan button and its text
 //   #start                start a job; data-last-job = id of the job it created last

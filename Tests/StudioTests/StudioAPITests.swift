@@ -89,6 +89,7 @@ final class StudioAPITests: StudioTestCase {
                 (["content": c, "styles": [s], "options": ["size": "-5"]], "size"),
                 (["content": c, "styles": [s], "options": ["optimizer": "sgd"]], "--optimizer must be lbfgs or adam"),
                 (["content": c, "styles": [s], "options": ["style-weight": "1,10"]], "one value per job"),
+                (["content": c, "styles": [s], "options": ["style-mean-weight": "-1"]], "--style-mean-weight must be a finite number"),
                 (["content": c, "styles": [s], "masks": ["3": s]], "masks are keyed"),
                 (["content": c, "styles": [s], "device": "opencl:9"], "unknown device"),
                 (["styles": [s]], "content is missing"),
