@@ -12,12 +12,8 @@ extension Objective {
             specs.append(ContentTerm.Spec(layer: layer, content: { content }))
         }
         if !config.styleLayers.isEmpty, let style {
-            var spec = StyleTerm.Spec(layers: config.styleLayers, layerWeights: config.resolvedStyleLayerWeights,
-                                      weight: config.styleWeight,
-                                      sources: [StyleTerm.Source(pixels: { style.pixels }, height: style.height, width: style.width)])
-            spec.centered = config.centeredGram
-            spec.meanWeight = config.styleMeanWeight ?? 0
-            specs.append(spec)
+            specs.append(StyleTerm.Spec(layers: config.styleLayers, layerWeights: config.resolvedStyleLayerWeights, loss: config,
+                                        sources: [StyleTerm.Source(pixels: { style.pixels }, height: style.height, width: style.width)]))
         }
         if config.tvWeight > 0 { specs.append(TVTerm.Spec(kind: config.tv, weight: config.tvWeight)) }
         configure(&specs)

@@ -17,9 +17,7 @@ extension StyleTransfer {
             let masks = inputs.styles.map(\.mask)
             if masks.allSatisfy({ $0 == nil }) {
                 var spec = StyleTerm.Spec(layers: loss.styleLayers, layerWeights: loss.resolvedStyleLayerWeights,
-                                          weight: loss.styleWeight, sources: sources)
-                spec.centered = loss.centeredGram
-                spec.meanWeight = loss.styleMeanWeight ?? 0
+                                          loss: loss, sources: sources)
                 spec.targetKey = targetKey(inputs.styles, sources)
                 specs.append(spec)
             } else {
@@ -29,12 +27,10 @@ extension StyleTransfer {
                     let mine = loss.styleLayers.enumerated().filter { source.layers?.contains($0.element) ?? true }
                     var spec = StyleTerm.Spec(layers: mine.map(\.element),
                                               layerWeights: mine.map { loss.resolvedStyleLayerWeights[$0.offset] },
-                                              weight: loss.styleWeight, sources: [source])
+                                              loss: loss, sources: [source])
                     spec.name = "style:\(k + 1)"
                     spec.targetKey = targetKey([inputs.styles[k]], [source])
                     spec.mask = { normalised.maps[k] }
-                    spec.centered = loss.centeredGram
-                    spec.meanWeight = loss.styleMeanWeight ?? 0
                     specs.append(spec)
                 }
             }

@@ -62,6 +62,14 @@ public final class StyleTerm: LossTerm {
             self.sources = sources
         }
 
+        /// The term as the loss options define it: α = `loss.styleWeight`, the Gram centred or
+        /// not, and the feature means' λ (the one place these options reach a style term).
+        public init(layers: [String], layerWeights: [Float], loss: LossConfig, sources: [Source]) {
+            self.init(layers: layers, layerWeights: layerWeights, weight: loss.styleWeight, sources: sources)
+            centered = loss.centeredGram
+            meanWeight = loss.styleMeanWeight ?? 0
+        }
+
         public var layerNames: [String] { layers }
 
         public func setupImages(height: Int, width: Int) -> [(height: Int, width: Int)] {
