@@ -8,12 +8,17 @@ extension CPUBackend {
         let fp = f.cpu, sp = s.cpu
         timed("channel_sums", .bytes(4.0 * Double(f.count))) {
             DispatchQueue.concurrentPerform(iterations: c) { ch in
-                let src = fp + ch * n
-                var total = 0.0
-                for i in 0..<n { total += Double(src[i]) }
-                sp[ch] += scale * Float(total)
+                sp[ch] += scale * Float(Self.channelSum(fp + ch * n, n))
             }
         }
+    }
+
+    /// Σ src[0..<n] in Double, in order: one channel's sum for the channel sums and for centring
+    /// (`gramFeatures`), as `channel_sum` serves both kernels in reduce.cl.
+    static func channelSum(_ src: UnsafePointer<Float>, _ n: Int) -> Double {
+        var total = 0.0
+        for i in 0..<n { total += Double(src[i]) }
+        return total
     }
 
     /// The twin of `channel_broadcast` in kernels/reduce.cl.

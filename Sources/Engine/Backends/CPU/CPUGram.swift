@@ -10,9 +10,7 @@ extension CPUBackend {
         let fp = f.cpu
         DispatchQueue.concurrentPerform(iterations: c) { ch in
             let src = fp + ch * n, dst = fc + ch * n
-            var s = 0.0
-            for i in 0..<n { s += Double(src[i]) }
-            let mean = Float(s / Double(n))
+            let mean = Float(Self.channelSum(src, n) / Double(n))
             for i in 0..<n { dst[i] = src[i] - mean }
         }
         return fc
