@@ -12,10 +12,13 @@
 # k ≥ 1 the image with the red value of pixel (k, k) moved by one level (--init PATH; the content
 # target stays the photograph). Perturbed images need Pillow (tools/requirements-bench.txt).
 #
+# Each case's line also compares the worst of its samples: the highest final loss over the starting
+# points, Armijo's against Wolfe's.
+#
 # Where torch is installed (tools/requirements-bench.txt, with Pillow), sample 0's line also gives
 # PyTorch's LBFGS(line_search_fn="strong_wolfe") on the same objective at the same budget
 # (tools/pytorch_lbfgs.py; its images are resized by Pillow and its noise is torch's, so it is
-# a reference, not a bit-for-bit twin).
+# a reference, not a bit-for-bit twin). COMPARE_TORCH=0 leaves that column out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size="${1:-192}"; its="${2:-100}"; samples="${3:-1}"
@@ -23,12 +26,12 @@ swift build -c release >/dev/null
 bin=.build/release/neural-style
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 runs=(); cases=()
-torch=0; python3 -c "import torch, PIL" 2>/dev/null && torch=1
+torch=0; [ "${COMPARE_TORCH:-1}" != 0 ] && python3 -c "import torch, PIL" 2>/dev/null && torch=1
 for pair in "astronaut starry_night" "starry_night astronaut"; do
   set -- $pair
   for init in content random; do
     for sw in 1 5 50; do
-      case_diffs=()
+      case_diffs=(); worst_armijo=0; worst_wolfe=0
       for ((k = 0; k < samples; k++)); do
         start=(--init "$init" --seed "$k")
         if [ "$init" = content ] && [ "$k" -gt 0 ]; then
@@ -52,6 +55,8 @@ EOF
         done
         d=$(python3 -c "print('%+.2f' % (100 * (${total[wolfe]} / ${total[armijo]} - 1)))")
         runs+=("$d"); case_diffs+=("$d")
+        worst_armijo=$(python3 -c "print(max($worst_armijo, ${total[armijo]}))")
+        worst_wolfe=$(python3 -c "print(max($worst_wolfe, ${total[wolfe]}))")
         line="$line wolfe-vs-armijo=${d}%"
         if [ "$torch" = 1 ] && [ "$k" = 0 ]; then
           pt=$(python3 tools/pytorch_lbfgs.py "examples/$1.png" "examples/$2.png" --size "$size" --evaluations "$its" \
@@ -62,7 +67,10 @@ EOF
       done
       m=$(python3 -c "import statistics,sys; print('%+.2f' % statistics.median(float(x) for x in sys.argv[1:]))" "${case_diffs[@]}")
       cases+=("$m")
-      if [ "$samples" -gt 1 ]; then echo "$1/$2 init=$init α=$sw median of $samples samples: ${m}%"; fi
+      if [ "$samples" -gt 1 ]; then
+        w=$(python3 -c "print('%+.2f' % (100 * ($worst_wolfe / $worst_armijo - 1)))")
+        echo "$1/$2 init=$init α=$sw median of $samples samples: ${m}%; worst sample: armijo=$worst_armijo wolfe=$worst_wolfe (${w}%)"
+      fi
     done
   done
 done
