@@ -26,6 +26,9 @@ swift build -c release >/dev/null
 bin=.build/release/neural-style
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 runs=(); cases=()
+# the final total from a --json report on stdin; b's relative difference from a, in per cent
+json_total() { python3 -c "import json,sys; print(json.load(sys.stdin)['total'])"; }
+percent() { python3 -c "print('%+.2f' % (100 * ($2 / $1 - 1)))"; }
 torch=0; [ "${COMPARE_TORCH:-1}" != 0 ] && python3 -c "import torch, PIL" 2>/dev/null && torch=1
 for pair in "astronaut starry_night" "starry_night astronaut"; do
   set -- $pair
@@ -49,18 +52,17 @@ EOF
         declare -A total
         for ls in armijo wolfe; do
           total[$ls]=$("$bin" stylize "examples/$1.png" "examples/$2.png" -o "$out/o.png" --size "$size" --iterations "$its" \
-            "${start[@]}" --style-weight "$sw" --line-search "$ls" --backend cpu --json 2>/dev/null \
-            | python3 -c "import json,sys; print(json.load(sys.stdin)['total'])")
+            "${start[@]}" --style-weight "$sw" --line-search "$ls" --backend cpu --json 2>/dev/null | json_total)
           line="$line $ls=${total[$ls]}"
         done
-        d=$(python3 -c "print('%+.2f' % (100 * (${total[wolfe]} / ${total[armijo]} - 1)))")
+        d=$(percent "${total[armijo]}" "${total[wolfe]}")
         runs+=("$d"); case_diffs+=("$d")
         worst_armijo=$(python3 -c "print(max($worst_armijo, ${total[armijo]}))")
         worst_wolfe=$(python3 -c "print(max($worst_wolfe, ${total[wolfe]}))")
         line="$line wolfe-vs-armijo=${d}%"
         if [ "$torch" = 1 ] && [ "$k" = 0 ]; then
           pt=$(python3 tools/pytorch_lbfgs.py "examples/$1.png" "examples/$2.png" --size "$size" --evaluations "$its" \
-            --init "$init" --alpha "$sw" | python3 -c "import json,sys; print(json.load(sys.stdin)['total'])")
+            --init "$init" --alpha "$sw" | json_total)
           line="$line pytorch-strong-wolfe=$pt"
         fi
         echo "$line"
@@ -68,7 +70,7 @@ EOF
       m=$(python3 -c "import statistics,sys; print('%+.2f' % statistics.median(float(x) for x in sys.argv[1:]))" "${case_diffs[@]}")
       cases+=("$m")
       if [ "$samples" -gt 1 ]; then
-        w=$(python3 -c "print('%+.2f' % (100 * ($worst_wolfe / $worst_armijo - 1)))")
+        w=$(percent "$worst_armijo" "$worst_wolfe")
         echo "$1/$2 init=$init α=$sw median of $samples samples: ${m}%; worst sample: armijo=$worst_armijo wolfe=$worst_wolfe (${w}%)"
       fi
     done
