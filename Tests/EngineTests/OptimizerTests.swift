@@ -104,6 +104,56 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    /// The curvature probe: the second evaluation moves the largest pixel by `probePixels` along
+    /// −g; the third starts again from x₀, along the quasi-Newton direction of that one pair at
+    /// t = 1, and on the 1e-6 quadratic (where a unit step along −g changes nothing) already
+    /// halves the loss; a run stopped at the probe resumes from its checkpoint to the same bits
+    /// as one never stopped.
+    func testTheCurvatureProbeLeavesXAndResumesExactly() throws {
+        let backend = CPUBackend()
+        let n = 3 * 4 * 4
+        var rng = SeededRandom(seed: 3)
+        let a = (0..<n).map { _ in Double(rng.uniform(1, 10)) }
+        let c = (0..<n).map { _ in Double(rng.uniform(-100, 100)) }
+        func loss(_ v: [Double]) -> Double {
+            var f = 0.0
+            for i in 0..<n { f += 1e-6 * a[i] * (v[i] - c[i]) * (v[i] - c[i]) }
+            return f
+        }
+        func run(evaluations: Int, stopAt: Int? = nil, resume: OptimizerState? = nil, from start: [Float]? = nil,
+                 seen: (([Float]) -> Void)? = nil) throws -> (x: [Float], state: OptimizerState?) {
+            let x = try backend.tensor(start ?? [Float](repeating: 0, count: n), Shape(3, 4, 4))
+            let o = LBFGS(backend: backend, history: 5)
+            o.resume = resume
+            var state: OptimizerState?
+            o.onAccepted = { if $0.stopping { state = try $0.capture(true) } }
+            _ = try o.minimize(x, iterations: evaluations, evaluate: { x, g in
+                let v = try backend.download(x).map(Double.init)
+                seen?(v.map(Float.init))
+                try backend.upload((0..<n).map { Float(2e-6 * a[$0] * (v[$0] - c[$0])) }, to: g)
+                return LossTerms(terms: [TermValue(name: "content", value: loss(v), weight: 1)])
+            }, onStep: { $0.evaluation != stopAt })
+            return (try backend.download(x), state)
+        }
+        var points: [[Float]] = []
+        let whole = try run(evaluations: 12) { points.append($0) }
+        // −g at 0 is 2e-6·a·c; the probe moves its largest component by 1/16
+        let g0 = (0..<n).map { 2e-6 * a[$0] * c[$0] }
+        let probe = 0.0625 / g0.map(abs).max()!
+        for i in 0..<n { XCTAssertEqual(Double(points[1][i]), probe * g0[i], accuracy: 1e-6, "the probe point") }
+        let f0 = loss([Double](repeating: 0, count: n))
+        XCTAssertLessThan(loss(points[2].map(Double.init)), f0 / 2, "the first step, at t = 1, did not use the probe's curvature")
+        XCTAssertGreaterThan(loss(g0), 0.99 * f0,
+                             "a unit step along −g was expected to change nothing here")
+        // stopped at the probe, then resumed
+        let cut = try run(evaluations: 12, stopAt: 2)
+        let state = try XCTUnwrap(cut.state, "no checkpoint at the probe")
+        XCTAssertEqual(state.scalars["probed"], 1)
+        XCTAssertEqual(cut.x, [Float](repeating: 0, count: n), "the probe moved x")
+        let resumed = try run(evaluations: 12, resume: state, from: state.vector("x"))
+        XCTAssertEqual(resumed.x, whole.x, "the resumed run ends elsewhere")
+    }
+
     /// Content reconstruction from noise at relu1_1 with the normalised VGG-19 (48×40), the case
     /// that stalled: the Wolfe search brings the content loss down by more than 100× in 60
     /// evaluations; the Armijo one does not halve it. Skipped until the weights are fetched.

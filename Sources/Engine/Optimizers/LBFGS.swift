@@ -4,8 +4,12 @@ import Foundation
 /// line searches. All vectors live on the backend; only dot products come back.
 ///
 /// - `.wolfe` (the default): a strong Wolfe search that can lengthen the step as well as shorten
-///   it (`WolfeSearch`). The first step (and the first after a restart) moves the largest pixel by
-///   `firstStepPixels`; later ones start at t = learningRate along the quasi-Newton direction.
+///   it (`WolfeSearch`). Before the first step (and the first after a restart) one evaluation
+///   probes the curvature: the gradient where −g moves the largest pixel by `probePixels`. That
+///   pair (s, y) goes into the history and x stays where it was, so the first step is already a
+///   quasi-Newton one (the BFGS update of (sᵀy/yᵀy)·I by that pair) and starts at t = learningRate
+///   like every later one. Where the probe finds no curvature the first step moves the largest
+///   pixel by `firstStepPixels` along −g.
 ///   Curvature pairs with yᵀs ≤ 1e-10·‖s‖·‖y‖ are skipped, so nothing depends on the loss's scale.
 /// - `.armijo` (the first releases' form): the first iteration takes t = min(1, 1/‖g‖₂)·learningRate
 ///   along −g, later ones t = learningRate. While f(x + t·d) > f(x) + 1e-4·t·gᵀd, t moves to the
@@ -22,15 +26,16 @@ import Foundation
 /// failed search goes back to it and restarts from steepest descent.
 ///
 /// State at an accepted step (`OptimizerState`): vectors "x", "g", then "s0", "y0", … oldest
-/// first, with scalars "rho0", …, "first" (1 when the next step is scaled as a first one:
-/// at the start, and after a resume whose history was dropped) and "retry" (Wolfe: the factor
-/// on the next first step after failed searches).
+/// first, with scalars "rho0", …, "first" (1 when the next step is scaled as a first one, after
+/// a Wolfe probe: at the start, and after a resume whose history was dropped) and "retry" (Wolfe:
+/// the factor on the next first step after failed searches) and "probed" (Wolfe: 1 when the
+/// curvature at x has been probed and no step taken since).
 public final class LBFGS: Optimizer {
     /// How a step length is found along the quasi-Newton direction.
     public enum LineSearch: String, CaseIterable, Sendable {
         /// Strong Wolfe conditions by bracketing and zoom with cubic interpolation (Nocedal and
         /// Wright, Algorithms 3.5 and 3.6): the step can grow as well as shrink, so the loss's
-        /// scale does not matter. The first step moves the largest pixel by `firstStepPixels`.
+        /// scale does not matter. A curvature probe sets the first step's length.
         case wolfe
         /// Armijo backtracking from min(1, 1/‖g‖₂) (the form of the first releases, kept so
         /// earlier runs can be reproduced).
@@ -42,8 +47,10 @@ public final class LBFGS: Optimizer {
     public var learningRate: Float = 1
     public var maxBacktracks = 10
     public var lineSearch = LineSearch.wolfe
-    /// Wolfe: the first step (and the first after a restart) moves the largest pixel by this
-    /// much on the 0–255 scale.
+    /// Wolfe: the curvature probe before a first step moves the largest pixel by this much on the
+    /// 0–255 scale (1/16: far above Float's resolution at 255, far below a visible change).
+    public var probePixels = 0.0625
+    /// Wolfe: a first step that the probe could not scale moves the largest pixel by this much.
     public var firstStepPixels = 4.0
     /// Wolfe: sufficient decrease and curvature constants, and the most evaluations one search takes.
     public var c1 = 1e-4, c2 = 0.9
@@ -79,6 +86,7 @@ public final class LBFGS: Optimizer {
         var terms: LossTerms
         var first = true
         var retryScale = 1.0   // Wolfe: shrinks the first step after searches that failed
+        var probed = false     // Wolfe: the curvature at x has been probed, and no step taken since
         if let r = resume {
             guard let gv = r.vector("g"), gv.count == shape.count else {
                 throw EngineError.io("the checkpoint holds no gradient of \(shape.count) values")
@@ -96,6 +104,7 @@ public final class LBFGS: Optimizer {
             terms = r.terms
             first = (r.scalars["first"] ?? 1) != 0
             retryScale = r.scalars["retry"] ?? 1
+            probed = (r.scalars["probed"] ?? 0) != 0
         } else {
             if let b = bounds { try backend.clamp(x, lower: b.lower, upper: b.upper) }
             evals = 1
@@ -107,6 +116,7 @@ public final class LBFGS: Optimizer {
             st.vectors = [("x", try backend.download(x)), ("g", try backend.download(g))]
             st.scalars["first"] = first || !withHistory ? 1 : 0
             st.scalars["retry"] = retryScale
+            st.scalars["probed"] = probed && withHistory ? 1 : 0
             if withHistory {
                 for i in s.indices {
                     st.vectors.append(("s\(i)", try backend.download(s[i])))
@@ -134,6 +144,26 @@ public final class LBFGS: Optimizer {
             try backend.copy(x, into: z)
             try backend.axpy(Float(1e-3 / norm), d, z)
             try backend.zeroOutside(d, of: z, lower: b.lower, upper: b.upper)
+        }
+        // curvature pair s = x − xPrev, y = g − gPrev into the history; false when it is skipped
+        @discardableResult
+        func remember() throws -> Bool {
+            let (sNew, yNew) = s.count >= history ? (s.removeFirst(), y.removeFirst()) : try pool.popLast() ?? (backend.makeTensor(shape), backend.makeTensor(shape))
+            if rho.count >= history { rho.removeFirst() }
+            try backend.copy(x, into: sNew)
+            try backend.axpy(-1, xPrev, sNew)
+            try backend.copy(g, into: yNew)
+            try backend.axpy(-1, gPrev, yNew)
+            let ys = try backend.dot(yNew, sNew)
+            // Armijo keeps its absolute test; Wolfe's is relative to ‖s‖·‖y‖, so scale-free
+            let curved = lineSearch == .armijo ? ys > 1e-10
+                : ys > 1e-10 * ((try backend.sumOfSquares(sNew)) * (try backend.sumOfSquares(yNew))).squareRoot()
+            if curved {
+                s.append(sNew); y.append(yNew); rho.append(1 / ys)
+            } else {
+                pool.append((sNew, yNew))
+            }
+            return curved
         }
         var f = terms.total
         var alpha = [Double](repeating: 0, count: history)
@@ -169,17 +199,6 @@ public final class LBFGS: Optimizer {
                     if !(gtd < 0) { break }   // stationary on the box: every free component has g = 0
                 }
             }
-            var t = Double(learningRate)
-            if first {
-                switch lineSearch {
-                case .armijo: t = min(1, 1 / max((try backend.sumOfSquares(g)).squareRoot(), 1e-30)) * Double(learningRate)
-                case .wolfe:
-                    let largest = try backend.download(d).reduce(Float(0)) { max($0, abs($1)) }
-                    t = firstStepPixels * retryScale / max(Double(largest), 1e-30)
-                }
-            }
-            first = false
-
             try backend.copy(x, into: xPrev)
             try backend.copy(g, into: gPrev)
             let fPrev = f, termsPrev = terms
@@ -204,6 +223,37 @@ public final class LBFGS: Optimizer {
                 try backend.zeroOutside(m, of: z, lower: b.lower, upper: b.upper)
                 return try backend.dot(m, d)
             }
+            // back to the last accepted point
+            func restore() throws {
+                try backend.copy(xPrev, into: x)
+                try backend.copy(gPrev, into: g)
+                f = fPrev
+                terms = termsPrev
+            }
+            // the first step after a probe is shortened like any first step after failed searches
+            var t = Double(learningRate) * (probed ? retryScale : 1)
+            if first {
+                switch lineSearch {
+                case .armijo: t = min(1, 1 / max((try backend.sumOfSquares(g)).squareRoot(), 1e-30)) * Double(learningRate)
+                case .wolfe:
+                    let largest = Double(try backend.download(d).reduce(Float(0)) { max($0, abs($1)) })
+                    if !probed {
+                        // curvature probe: one evaluation a short way along d; its pair is kept and x stays
+                        try trial(probePixels / max(largest, 1e-30))
+                        let kept = f.isFinite ? try remember() : false
+                        try restore()
+                        probed = true
+                        first = !kept
+                        acceptedEvals = evals
+                        if stop { try offer(stopping: true); return terms }
+                        if evals >= iterations { return terms }
+                        if kept { continue }   // the next direction comes from the probe's pair
+                    }
+                    t = firstStepPixels * retryScale / max(largest, 1e-30)
+                }
+            }
+            first = false
+            probed = false
             var accepted = false
             switch lineSearch {
             case .wolfe:
@@ -241,33 +291,16 @@ public final class LBFGS: Optimizer {
             }
             if !accepted {
                 // the line search failed: back to the last point, and restart from steepest descent
-                try backend.copy(xPrev, into: x)
-                try backend.copy(gPrev, into: g)
-                f = fPrev
-                terms = termsPrev
+                try restore()
                 if stop { try offer(stopping: true) }
                 if stop || evals >= iterations { return terms }
                 s.removeAll(); y.removeAll(); rho.removeAll()
                 first = true
                 continue
             }
-            // curvature pair: s = x − xPrev, y = g − gPrev (also when stopping, so that a
-            // checkpoint taken now resumes exactly as the run would have gone on)
-            let (sNew, yNew) = s.count >= history ? (s.removeFirst(), y.removeFirst()) : try pool.popLast() ?? (backend.makeTensor(shape), backend.makeTensor(shape))
-            if rho.count >= history { rho.removeFirst() }
-            try backend.copy(x, into: sNew)
-            try backend.axpy(-1, xPrev, sNew)
-            try backend.copy(g, into: yNew)
-            try backend.axpy(-1, gPrev, yNew)
-            let ys = try backend.dot(yNew, sNew)
-            // Armijo keeps its absolute test; Wolfe's is relative to ‖s‖·‖y‖, so scale-free
-            let curved = lineSearch == .armijo ? ys > 1e-10
-                : ys > 1e-10 * ((try backend.sumOfSquares(sNew)) * (try backend.sumOfSquares(yNew))).squareRoot()
-            if curved {
-                s.append(sNew); y.append(yNew); rho.append(1 / ys)
-            } else {
-                pool.append((sNew, yNew))
-            }
+            // curvature pair (also when stopping, so that a checkpoint taken now resumes exactly as
+            // the run would have gone on)
+            try remember()
             acceptedEvals = evals
             try offer(stopping: stop)
             if stop { return terms }
