@@ -26,10 +26,11 @@ import Foundation
 /// failed search goes back to it and restarts from steepest descent.
 ///
 /// State at an accepted step (`OptimizerState`): vectors "x", "g", then "s0", "y0", … oldest
-/// first, with scalars "rho0", …, "first" (1 when the next step is scaled as a first one, after
-/// a Wolfe probe: at the start, and after a resume whose history was dropped) and "retry" (Wolfe:
-/// the factor on the next first step after failed searches) and "probed" (Wolfe: 1 when the
-/// curvature at x has been probed and no step taken since).
+/// first, with scalars "rho0", …, "first" (1 when the next step has no history to shape it: at
+/// the start, after a restart, and after a resume whose history was dropped; Wolfe probes the
+/// curvature before such a step), "retry" (Wolfe: the factor on the next first step after failed
+/// searches) and "probed" (Wolfe: 1 when the curvature at x has been probed and no step taken
+/// since).
 public final class LBFGS: Optimizer {
     /// How a step length is found along the quasi-Newton direction.
     public enum LineSearch: String, CaseIterable, Sendable {
