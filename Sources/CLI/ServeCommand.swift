@@ -101,6 +101,7 @@ extension StylizeCommand {
         return ["size": String(d.size), "style-weight": d.common.styleWeight, "tv-weight": String(d.common.tvWeight),
                 "iterations": String(d.iterations), "optimizer": d.optimization.optimizer, "init": d.`init`,
                 "preserve-color": d.controls.preserveColor, "model": model, "seed": d.common.seed,
-                "line-search": d.optimization.lineSearch, "style-mean-weight": String(d.common.styleMeanWeight)]
+                "line-search": d.optimization.lineSearch, "preconditioner": d.optimization.preconditioner,
+                "style-mean-weight": String(d.common.styleMeanWeight)]
     }
 }

@@ -154,7 +154,7 @@ struct StylizeCommand: ParsableCommand {
                 let (w, h) = contentImage.scaledSize(longestSide: opts.resolvedScaleSizes.last!)
                 let plans = try transfer.plans(transfer.prepared(given))
                 if !json {
-                    FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer == .lbfgs ? "lbfgs (\(opts.lineSearch.rawValue))" : opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
+                    FileHandle.standardError.write("stylize: \(w)×\(h) on \(backend.kind) (\(backend.deviceName)), model \(weights.model), \(opts.optimizer == .lbfgs ? "lbfgs (\(opts.lineSearch.rawValue), preconditioner \(opts.preconditioner.rawValue))" : opts.optimizer.rawValue), \(opts.iterations) iterations, style weight \(alpha)\n".data(using: .utf8)!)
                 }
                 if verbose || dryRun {
                     for p in plans {

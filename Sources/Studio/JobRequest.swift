@@ -29,6 +29,7 @@ enum StudioOptions {
     /// Options with a value.
     static let valued: Set<String> = [
         "size", "style-weight", "tv-weight", "tv", "iterations", "tolerance", "optimizer", "line-search",
+        "preconditioner",
         "lbfgs-history", "learning-rate", "init", "scales", "scale-sizes", "scale-iterations", "preserve-color",
         "color-match", "style-blend-weights", "style-scale", "content-layer", "style-layers", "style-layer-weights",
         "style-mean-weight",

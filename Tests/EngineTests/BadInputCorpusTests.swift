@@ -176,6 +176,7 @@ final class BadInputCorpusTests: FolderTestCase {
             Case(args: stylize("c.png", ["--memory-limit", "-1G"]), status: usage, mentioning: "--memory-limit"),
             Case(args: stylize("c.png", ["--memory-limit", "99999999999999999999G"]), status: usage, mentioning: "1 PiB"),
             Case(args: stylize("c.png", ["--seed", "-1"]), status: usage, mentioning: "--seed must be a whole number"),
+            Case(args: stylize("c.png", ["--preconditioner", "jacobi"]), status: usage, mentioning: "--preconditioner must be pyramid or none (got \"jacobi\")"),
             Case(args: stylize("c.png", ["--device", "-1"]), status: usage, mentioning: "--device"),
             Case(args: stylize("c.png", ["--style-weight", "1,,2"]), status: usage, mentioning: "1,,2"),
             Case(args: stylize("c.png", ["--style-weight", "nan"]), status: usage, mentioning: "--style-weight"),

@@ -227,21 +227,22 @@ final class EndToEndTests: XCTestCase {
     /// - the PNG scores within 0.5 % of the same image clamped to 0…255 but not rounded: the only
     ///   difference is 8-bit rounding, at most 0.5 grey levels per sample (≈0.29 RMS), which moves
     ///   the loss by well under a tenth of a percent at this size;
-    /// - the PNG scores within 10 % of the reported total. Besides rounding, the writer clamps to
+    /// - the PNG scores within 25 % of the reported total. Besides rounding, the writer clamps to
     ///   0…255 while the optimiser is unconstrained, so the few samples it pushes out of range also
     ///   count; from the content image after 10 evaluations that measured 3 % with the Armijo search
-    ///   (81 of 3072 samples out of range) and 7.5 % with the Wolfe search (80 of 3072), the
-    ///   rounding alone 1e-4 and 3e-4.
+    ///   (81 of 3072 samples out of range), 7.5 % with the Wolfe search (80 of 3072) and 17.8 % with
+    ///   it and the pyramid preconditioner, the default (103 of 3072), the rounding alone 1e-4,
+    ///   3e-4 and 2e-4.
     func testWrittenImageScoresTheReportedLoss() throws {
         let score = try scoreWrittenImage(options(iterations: 10))
         XCTAssertLessThanOrEqual(relativeDifference(score.reported, score.exact), 1e-9, "same x, same objective")
         XCTAssertLessThanOrEqual(relativeDifference(score.clamped, score.quantised), 0.005, "8-bit rounding only")
-        XCTAssertLessThanOrEqual(relativeDifference(score.reported, score.quantised), 0.1, "8-bit rounding and clamping")
+        XCTAssertLessThanOrEqual(relativeDifference(score.reported, score.quantised), 0.25, "8-bit rounding and clamping")
     }
 
     /// With `boundPixels` (projected L-BFGS) no evaluated sample leaves 0…255, so the reported
     /// loss is the written image's up to 8-bit rounding (measured 0.06 %); unbounded, the same
-    /// run differs by 7.5 % (above). Samples on the bounds show the projection was at work.
+    /// run differs by 17.8 % (above). Samples on the bounds show the projection was at work.
     func testBoundedPixelsWrittenImageScoresTheReportedLossWithinRounding() throws {
         let score = try scoreWrittenImage(options(iterations: 10) { $0.boundPixels = true })
         XCTAssertLessThanOrEqual(relativeDifference(score.reported, score.clamped), 1e-6, "the run ended inside 0…255")

@@ -16,6 +16,10 @@ import Foundation
 ///   minimiser of the quadratic through f(x), gᵀd and f(x + t·d), kept within [t/10, t/2].
 ///   Curvature pairs with yᵀs ≤ 1e-10 are skipped.
 ///
+/// The two-loop recursion's initial inverse Hessian is γ·M with γ = sᵀy / yᵀMy from the newest
+/// pair: M = I with `preconditioner = .none`, and `BlockPyramid` (smooth directions lengthened)
+/// with `.pyramid`, the default. A first step, which has no pair, is along −g either way.
+///
 /// With `bounds` (projected L-BFGS): every trial point is the projection P(x + t·d) onto the
 /// box, so the gradient is always taken inside it and the curvature pairs are those of the
 /// projected points; the line search's slope is that of t ↦ f(P(x + t·d)), ∇fᵀd over the
@@ -48,6 +52,9 @@ public final class LBFGS: Optimizer {
     public var learningRate: Float = 1
     public var maxBacktracks = 10
     public var lineSearch = LineSearch.wolfe
+    /// The M of the initial inverse Hessian γ·M; `.pyramid`'s β is `pyramidWeight`.
+    public var preconditioner = Preconditioner.pyramid
+    public var pyramidWeight: Float = 1
     /// Wolfe: the curvature probe before a first step moves the largest pixel by this much on the
     /// 0–255 scale (1/16: far above Float's resolution at 255, far below a visible change).
     public var probePixels = 0.0625
@@ -82,6 +89,8 @@ public final class LBFGS: Optimizer {
         // bounds: the unprojected trial point, and the gradient masked to its free components
         let unprojected = try bounds.map { _ in try backend.makeTensor(shape) }
         let free = try bounds.map { _ in try backend.makeTensor(shape) }
+        let pyramid = preconditioner == .pyramid ? try BlockPyramid(backend: backend, shape: shape, weight: pyramidWeight) : nil
+        let scratch = try pyramid.map { _ in try backend.makeTensor(shape) }   // M·y, then M·d
 
         var evals: Int
         var terms: LossTerms
@@ -177,7 +186,15 @@ public final class LBFGS: Optimizer {
                 try backend.axpy(Float(-alpha[i]), y[i], d)
             }
             if let sl = s.last, let yl = y.last {
-                let gamma = (try backend.dot(sl, yl)) / max(try backend.sumOfSquares(yl), 1e-30)
+                // H₀ = γ·M with γ = sᵀy / yᵀMy
+                var yMy = try backend.sumOfSquares(yl)
+                if let m = pyramid, let my = scratch {
+                    try m.apply(yl, into: my)
+                    yMy = try backend.dot(yl, my)
+                    try m.apply(d, into: my)
+                    try backend.copy(my, into: d)
+                }
+                let gamma = (try backend.dot(sl, yl)) / max(yMy, 1e-30)
                 try backend.scale(d, by: Float(gamma))
             }
             for i in 0..<s.count {

@@ -113,6 +113,9 @@ public enum MemoryModel {
         case .adam: e.optimizer = 4 * n * 4
         }
         if options.boundPixels && options.optimizer == .lbfgs { e.optimizer += 2 * 4 * n }   // LBFGS.bounds' two vectors
+        if options.preconditioner == .pyramid && options.optimizer == .lbfgs {   // M·v and BlockPyramid's levels
+            e.optimizer += 4 * (n + BlockPyramid.scratchFloats(Shape(3, height, width)))
+        }
         let setup = specs.flatMap { (try? $0.setupImages(height: height, width: width)) ?? [] }
         let largestSetup = setup.map { $0.height * $0.width }.max() ?? 0
         if plan.tile != nil {

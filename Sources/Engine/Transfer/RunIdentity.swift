@@ -68,5 +68,6 @@ extension TransferOptions {
             "scaleIterations=\((0..<resolvedScaleSizes.count).map { String(iterations(atScale: $0, of: resolvedScaleSizes.count)) }.joined(separator: ","))",
             "tile=\(opt(tile))", "memoryLimit=\(opt(memoryLimit))", "preserveColor=\(preserveColor)",
         ] + (boundPixels ? ["boundPixels=true"] : [])   // only when on: earlier runs keep their identity
+          + (optimizer == .lbfgs && preconditioner != .none ? ["preconditioner=\(preconditioner.rawValue)"] : [])   // likewise
     }
 }

@@ -339,6 +339,7 @@ public final class StyleTransfer {
             l.learningRate = options.learningRate ?? 1
             l.tolerance = options.tolerance
             l.lineSearch = options.lineSearch
+            l.preconditioner = options.preconditioner
             o = l
         case .adam:
             let a = Adam(backend: backend, learningRate: options.learningRate ?? 10)

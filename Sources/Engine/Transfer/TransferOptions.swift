@@ -20,6 +20,8 @@ public struct TransferOptions: Sendable {
     public var iterations = 500
     public var lbfgsHistory = 100
     public var lineSearch = LBFGS.LineSearch.wolfe
+    /// L-BFGS's initial inverse Hessian γ·M (`Preconditioner`; `.none` reproduces earlier runs).
+    public var preconditioner = Preconditioner.pyramid
     /// Keep every evaluated image inside 0…255 (projected L-BFGS or Adam, `Optimizer.bounds`), so
     /// the loss reported is that of the image written. Off, the optimiser may leave pixels
     /// outside 0…255, and the written image, clamped, scores worse than reported (relu1_1-only
