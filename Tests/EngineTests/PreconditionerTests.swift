@@ -9,7 +9,7 @@ final class PreconditionerTests: XCTestCase {
     private func reference(_ v: [Float], _ shape: Shape, depth: Int, weight: Double) -> [Double] {
         let (c, h, w) = (shape.channels, shape.height, shape.width)
         var out = v.map(Double.init)
-        for l in 1...max(depth, 1) where depth > 0 {
+        for l in stride(from: 1, through: depth, by: 1) {
             let b = 1 << l, gh = h >> l, gw = w >> l
             for ch in 0..<c {
                 for bi in 0..<gh {

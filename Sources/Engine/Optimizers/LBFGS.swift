@@ -187,12 +187,14 @@ public final class LBFGS: Optimizer {
             }
             if let sl = s.last, let yl = y.last {
                 // H₀ = γ·M with γ = sᵀy / yᵀMy
-                var yMy = try backend.sumOfSquares(yl)
+                let yMy: Double
                 if let m = pyramid, let my = scratch {
                     try m.apply(yl, into: my)
                     yMy = try backend.dot(yl, my)
                     try m.apply(d, into: my)
                     try backend.copy(my, into: d)
+                } else {
+                    yMy = try backend.sumOfSquares(yl)
                 }
                 let gamma = (try backend.dot(sl, yl)) / max(yMy, 1e-30)
                 try backend.scale(d, by: Float(gamma))

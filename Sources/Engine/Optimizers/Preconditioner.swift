@@ -32,26 +32,29 @@ final class BlockPyramid {
     init(backend: Backend, shape: Shape, weight: Float = 1) throws {
         self.backend = backend
         self.weight = weight
-        var h = shape.height, w = shape.width
-        while min(h, w) / 2 >= Self.coarsestSide {
-            h /= 2; w /= 2
-            levels.append(try backend.makeTensor(Shape(shape.channels, h, w)))
-        }
+        levels = try Self.levelShapes(shape).map { try backend.makeTensor($0) }
         ups = try levels.dropLast().map { try backend.makeTensor($0.shape) }
+    }
+
+    /// The shapes of D¹·v … Dᴸ·v: 2×2 pooling (floor mode) while the shorter side stays at least
+    /// `coarsestSide`.
+    static func levelShapes(_ shape: Shape) -> [Shape] {
+        var out: [Shape] = [], h = shape.height, w = shape.width
+        while min(h, w) / 2 >= coarsestSide {
+            h /= 2; w /= 2
+            out.append(Shape(shape.channels, h, w))
+        }
+        return out
     }
 
     /// The number of levels L (0: M = I).
     var depth: Int { levels.count }
 
-    /// Floats it holds besides its input and output, for `MemoryModel`.
+    /// Floats it holds besides its input and output, for `MemoryModel`: the levels, and all but
+    /// the last again (`ups`).
     static func scratchFloats(_ shape: Shape) -> Int {
-        var h = shape.height, w = shape.width, total = 0, count = 0
-        while min(h, w) / 2 >= coarsestSide {
-            h /= 2; w /= 2
-            total += shape.channels * h * w
-            count += 1
-        }
-        return count == 0 ? 0 : 2 * total - shape.channels * h * w   // the levels, and all but the last again
+        let counts = levelShapes(shape).map(\.count)
+        return 2 * counts.reduce(0, +) - (counts.last ?? 0)
     }
 
     /// out = M·v (out and v distinct).
